@@ -1,0 +1,179 @@
+"""Turn a parsed feed entry, or a backfill line, into an :class:`ArticleData`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+
+from pipeline.errors import InputError
+from pipeline.normalize.dates import parse_iso8601, resolve_published, to_utc
+from pipeline.normalize.identity import content_hash, entry_identity
+from pipeline.normalize.near_dup import signature
+from pipeline.normalize.settings import NormalizeSettings
+from pipeline.normalize.text import clean_title, html_to_text
+from pipeline.normalize.urls import canonical_url
+from pipeline.types import ArticleData, ParsedEntry
+
+__all__ = ["normalize_entry", "normalize_import", "skip_reason"]
+
+log = logging.getLogger(__name__)
+
+_DEFAULT_SETTINGS = NormalizeSettings()
+_TITLE_FROM_TEXT_CHARS = 120
+
+
+def _title_from_text(text: str) -> str:
+    """A stand-in title for an untitled entry: its first line, cut at a word boundary."""
+    first = text.split("\n", 1)[0]
+    if len(first) <= _TITLE_FROM_TEXT_CHARS:
+        return first
+    cut = first[:_TITLE_FROM_TEXT_CHARS].rsplit(" ", 1)[0] or first[:_TITLE_FROM_TEXT_CHARS]
+    return cut + "…"
+
+
+def _build(
+    *,
+    source_id: int,
+    guid: str | None,
+    url: str | None,
+    title: str,
+    text: str,
+    published_at: datetime,
+    date_estimated: bool,
+    fetched_at: datetime,
+    settings: NormalizeSettings,
+) -> ArticleData:
+    text = text[: settings.max_text_chars]
+    title = (title or _title_from_text(text))[: settings.max_title_chars]
+    digest = content_hash(title, text)
+    sig = signature(
+        f"{title}\n{text}",
+        shingle_size=settings.shingle_size,
+        num_perm=settings.num_perm,
+        min_shingles=settings.min_shingles,
+    )
+    return ArticleData(
+        source_id=source_id,
+        identity=entry_identity(guid, url, digest),
+        url=url,
+        title=title,
+        text=text,
+        published_at=published_at,
+        fetched_at=fetched_at,
+        content_hash=digest,
+        date_estimated=date_estimated,
+        shingle_signature=sig,
+    )
+
+
+def skip_reason(title: str, text: str) -> str | None:
+    """Why an entry cannot become an article (None when it can): it needs a title or some text."""
+    if not title and not text:
+        return "entry has neither a title nor any text"
+    return None
+
+
+def normalize_entry(
+    entry: ParsedEntry,
+    *,
+    source_id: int,
+    feed_url: str,
+    fetched_at: datetime,
+    settings: NormalizeSettings | None = None,
+) -> ArticleData | None:
+    """Normalize one feed entry; None (logged at debug with the reason) when there is nothing to store.
+
+    Links resolve against *feed_url*; a non-http(s) link leaves ``url`` None.  An
+    entry without a usable date is dated *fetched_at* and flagged ``date_estimated``.
+    """
+    cfg = settings or _DEFAULT_SETTINGS
+    fetched = to_utc(fetched_at)
+    title = clean_title(entry.title, max_chars=cfg.max_title_chars)
+    # The fullest body may hold no text at all (only an image or a video); the summary may.
+    text = html_to_text(entry.content) or html_to_text(entry.summary)
+    reason = skip_reason(title, text)
+    if reason is not None:
+        log.debug("skipping entry %r of %s: %s", entry.guid or entry.link, feed_url, reason)
+        return None
+    url = canonical_url(entry.link, feed_url, extra_tracking=cfg.tracking_params)
+    published, estimated = resolve_published(
+        entry.published,
+        entry.updated,
+        fetched_at=fetched,
+        future_tolerance=cfg.future_tolerance,
+        earliest=cfg.earliest_date,
+    )
+    return _build(
+        source_id=source_id,
+        guid=entry.guid,
+        url=url,
+        title=title,
+        text=text,
+        published_at=published,
+        date_estimated=estimated,
+        fetched_at=fetched,
+        settings=cfg,
+    )
+
+
+def _optional_str(obj: Mapping[str, object], field: str) -> str | None:
+    value = obj.get(field)
+    if value is None or isinstance(value, str):
+        return value
+    raise InputError(f"field {field!r}: expected a string, got {type(value).__name__}")
+
+
+def normalize_import(
+    obj: Mapping[str, object],
+    *,
+    source_id: int,
+    fetched_at: datetime,
+    settings: NormalizeSettings | None = None,
+) -> ArticleData:
+    """Normalize one backfill line ``{url, title, text or summary, published, source}``.
+
+    ``published`` (ISO 8601) is required and must lie between the configured
+    earliest date and *fetched_at* plus the future tolerance: a backfill dated
+    by its import time would fake a trend, so there is no fallback here.
+    ``url`` may be absent (identity is then the content hash) but, when given,
+    must be an absolute http(s) URL.  Raises InputError naming the bad field.
+    """
+    if not isinstance(obj, Mapping):
+        raise InputError(f"expected a JSON object, got {type(obj).__name__}")
+    cfg = settings or _DEFAULT_SETTINGS
+    fetched = to_utc(fetched_at)
+
+    raw_url = _optional_str(obj, "url")
+    url = None
+    if raw_url is not None and raw_url.strip():
+        url = canonical_url(raw_url, extra_tracking=cfg.tracking_params)
+        if url is None:
+            raise InputError(f"field 'url': not an absolute http(s) URL: {raw_url[:200]!r}")
+
+    title = clean_title(_optional_str(obj, "title"), max_chars=cfg.max_title_chars)
+    text = html_to_text(_optional_str(obj, "text")) or html_to_text(_optional_str(obj, "summary"))
+    if skip_reason(title, text) is not None:
+        raise InputError("fields 'title' and 'text'/'summary': at least one must hold some text")
+
+    raw_published = obj.get("published")
+    if not isinstance(raw_published, str):
+        got = "nothing" if raw_published is None else type(raw_published).__name__
+        raise InputError(f"field 'published': expected an ISO 8601 date string, got {got}")
+    published = parse_iso8601(raw_published, field="published")
+    if published < cfg.earliest_date or published > fetched + cfg.future_tolerance:
+        raise InputError(
+            f"field 'published': {raw_published!r} is outside {cfg.earliest_date.date()} .. "
+            f"{(fetched + cfg.future_tolerance).isoformat()}"
+        )
+    return _build(
+        source_id=source_id,
+        guid=None,
+        url=url,
+        title=title,
+        text=text,
+        published_at=published,
+        date_estimated=False,
+        fetched_at=fetched,
+        settings=cfg,
+    )

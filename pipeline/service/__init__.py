@@ -1,0 +1,1 @@
+"""The long-running service: scheduler wiring, poll cycles, workers and leases, health, metrics."""

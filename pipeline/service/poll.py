@@ -1,0 +1,185 @@
+"""One poll cycle: claim due feeds, fetch them concurrently, process on all cores, store.
+
+Fetching runs in an asyncio loop on a background thread and hands each result over
+as soon as it arrives; the CPU-bound parse/normalize/tag step runs in a process pool
+(inline when there are few feeds); the main thread writes one feed per transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import queue
+import random
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from multiprocessing import get_context
+from typing import TYPE_CHECKING, Any
+
+from pipeline.errors import PipelineError
+from pipeline.fetch import fetch_all
+from pipeline.storage.sources import SourceSpec, claim_due, release_leases, sync_sources
+from pipeline.types import FetchResult, SourceForUpdate
+from pipeline.update import FeedUpdate, process_feed, store_feed
+
+if TYPE_CHECKING:
+    from pipeline.config import Config
+    from pipeline.storage.db import Database
+    from pipeline.themes import Matcher
+
+log = logging.getLogger(__name__)
+
+POOL_THRESHOLD = 8  # fewer bodies than this are processed inline: a pool costs more than it saves
+
+
+@dataclass(slots=True)
+class PollSummary:
+    """What one cycle did."""
+
+    feeds: int = 0
+    ok: int = 0
+    not_modified: int = 0
+    failed: int = 0
+    articles_stored: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"feeds": self.feeds, "ok": self.ok, "not_modified": self.not_modified, "failed": self.failed,
+                "articles_stored": self.articles_stored, "seconds": round(self.seconds, 3), "errors": self.errors}
+
+
+def worker_id(cfg: Config) -> str:
+    return cfg.service.worker_id or f"{socket.gethostname()}:{os.getpid()}"
+
+
+def source_specs(cfg: Config) -> list[SourceSpec]:
+    return [SourceSpec(name=s.name, url=s.url, enabled=s.enabled) for s in cfg.sources]
+
+
+# --- worker-process state: the compiled matcher and config, set once per process -------------
+_W: dict[str, Any] = {}
+
+
+def _init_worker(cfg: Config) -> None:
+    from pipeline.config import load_theme_set
+    from pipeline.themes import compile_themes
+
+    _W["cfg"] = cfg
+    _W["matcher"] = compile_themes(load_theme_set(cfg))
+
+
+def _process_in_worker(fetch: FetchResult) -> FeedUpdate:
+    return process_feed(fetch, _W["cfg"], _W["matcher"])
+
+
+def _noop() -> int:
+    return os.getpid()
+
+
+def poll_once(cfg: Config, db: Database, matcher: Matcher, *, all_sources: bool = False,
+              now: Callable[[], datetime] | None = None, workers: int | None = None,
+              progress: Callable[[int, int], None] | None = None) -> PollSummary:
+    """Run one cycle over due feeds (or every enabled feed); never raises for a bad feed."""
+    clock = now or (lambda: datetime.now(UTC))
+    started = clock()
+    owner = worker_id(cfg)
+    with db.session() as s:
+        sync_sources(s, source_specs(cfg), started)
+    with db.session() as s:
+        claimed = claim_due(s, now=started, owner=owner, lease=timedelta(seconds=cfg.service.lease_seconds),
+                            all_enabled=all_sources)
+    summary = PollSummary(feeds=len(claimed))
+    if not claimed:
+        return summary
+    intervals = {s.name: timedelta(minutes=s.poll_interval_minutes) for s in cfg.sources if s.poll_interval_minutes}
+    by_id = {c.id: c for c in claimed}
+    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    pool: ProcessPoolExecutor | None = None
+    if len(claimed) >= POOL_THRESHOLD and n_workers > 1:
+        # Start the workers before the fetch thread exists: forking a threaded process is unsafe.
+        pool = ProcessPoolExecutor(n_workers, mp_context=get_context("fork"), initializer=_init_worker,
+                                   initargs=(cfg,))
+        for f in [pool.submit(_noop) for _ in range(n_workers)]:
+            f.result()
+    results: queue.Queue[FetchResult | None] = queue.Queue()
+    fetcher = threading.Thread(target=_fetch_thread, args=(claimed, cfg, results), name="fetch", daemon=True)
+    fetcher.start()
+    rng = random.Random()
+    pending: dict[Future[FeedUpdate], FetchResult] = {}
+    done_count = 0
+
+    def finish(update: FeedUpdate) -> None:
+        nonlocal done_count
+        src = by_id[update.fetch.source_id]
+        done_count += 1
+        try:
+            outcome = store_feed(db, update, cfg, now=clock(), rng=rng, interval=intervals.get(src.name))
+        except PipelineError as exc:  # one feed's storage failure is that feed's error
+            summary.failed += 1
+            summary.errors.append({"source": src.name, "kind": "storage", "error": str(exc)})
+            log.error("storing feed %s failed: %s", src.name, exc)
+            return
+        if outcome.ok:
+            summary.ok += 1
+            summary.not_modified += int(outcome.not_modified)
+            summary.articles_stored += outcome.stored
+        else:
+            summary.failed += 1
+            summary.errors.append({"source": src.name, "kind": outcome.error_kind, "error": outcome.error})
+            log.warning("feed %s failed: %s", src.name, outcome.error)
+        if progress:
+            progress(done_count, len(claimed))
+
+    try:
+        fetching = True
+        while fetching or pending:
+            try:
+                item = results.get(timeout=0.05 if pending else 1.0)
+            except queue.Empty:
+                item = ...  # type: ignore[assignment]
+            if item is None:
+                fetching = False
+            elif isinstance(item, FetchResult):
+                if item.body is None:
+                    finish(FeedUpdate(fetch=item))
+                elif pool is None:
+                    finish(process_feed(item, cfg, matcher))
+                else:
+                    pending[pool.submit(_process_in_worker, item)] = item
+            for fut in [f for f in pending if f.done()]:
+                finish(_result_or_error(fut, pending.pop(fut)))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        fetcher.join(timeout=5)
+        with db.session() as s:
+            release_leases(s, owner)
+    summary.seconds = (clock() - started).total_seconds()
+    return summary
+
+
+def _result_or_error(fut: Future[FeedUpdate], fetch: FetchResult) -> FeedUpdate:
+    try:
+        return fut.result()
+    except Exception as exc:  # a crash while processing is that feed's recorded error, not the cycle's
+        log.exception("processing %s crashed", fetch.url)
+        return FeedUpdate(fetch=fetch, error=f"processing the feed failed: {exc.__class__.__name__}: {exc}")
+
+
+def _fetch_thread(sources: list[SourceForUpdate], cfg: Config, out: queue.Queue[FetchResult | None]) -> None:
+    async def run() -> None:
+        async for result in fetch_all(sources, cfg.fetch):
+            out.put(result)
+
+    try:
+        asyncio.run(run())
+    except Exception:  # fetch_all reports per-feed errors as data; this is a bug guard
+        log.exception("fetch loop failed")
+    finally:
+        out.put(None)

@@ -1,0 +1,97 @@
+"""``pipeline run``: APScheduler ticks the jobs; which feed is due, and who has it, lives in the database.
+
+The scheduler holds no state a restart would miss: every job asks the database what
+is due (feeds by ``next_poll_at``, windows by their dirty marks, deliveries by
+``next_attempt_at``), so a restart, or several workers on one PostgreSQL, lose nothing.
+Each job catches its own errors: one failing job never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+if TYPE_CHECKING:
+    from pipeline.config import Config
+    from pipeline.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def _guarded(name: str, fn: Callable[[], object]) -> Callable[[], None]:
+    def job() -> None:
+        try:
+            result = fn()
+            log.info("%s: %s", name, result)
+        except Exception:  # the scheduler must keep ticking whatever one job does
+            log.exception("%s failed", name)
+
+    job.__name__ = name
+    return job
+
+
+def build_scheduler(cfg: Config, db: Database) -> BackgroundScheduler:
+    from pipeline.alerts import dispatch_once
+    from pipeline.config import load_theme_set
+    from pipeline.service.detect import detect_due
+    from pipeline.service.poll import poll_once
+    from pipeline.storage.articles import prune_articles
+    from pipeline.themes import compile_themes
+
+    matcher = compile_themes(load_theme_set(cfg))
+    now = datetime.now(UTC)
+
+    def poll() -> object:
+        return poll_once(cfg, db, matcher).to_dict()
+
+    def detect() -> object:
+        return detect_due(cfg, db).to_dict()
+
+    def dispatch() -> object:
+        return dispatch_once(db, cfg.alerts, web_base_url=cfg.web.base_url)
+
+    def retention() -> object:
+        if cfg.service.retention_days is None:
+            return "retention off"
+        with db.session() as s:
+            n = prune_articles(s, older_than=datetime.now(UTC) - timedelta(days=cfg.service.retention_days))
+        return f"pruned {n} articles"
+
+    sched = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1,
+                                                            "misfire_grace_time": 300})
+    sched.add_job(_guarded("poll", poll), "interval", seconds=cfg.service.tick_seconds, next_run_time=now,
+                  id="poll")
+    sched.add_job(_guarded("detect", detect), "interval", minutes=cfg.service.detect_interval_minutes,
+                  next_run_time=now + timedelta(seconds=30), id="detect")
+    sched.add_job(_guarded("dispatch", dispatch), "interval", seconds=cfg.service.dispatch_interval_seconds,
+                  next_run_time=now + timedelta(seconds=5), id="dispatch")
+    sched.add_job(_guarded("retention", retention), "interval", hours=24, next_run_time=now + timedelta(minutes=5),
+                  id="retention")
+    return sched
+
+
+def run_service(cfg: Config, db: Database, *, web: bool = True, stop: threading.Event | None = None) -> None:
+    """Start the scheduler and (unless ``web`` is False) serve the review page until interrupted."""
+    sched = build_scheduler(cfg, db)
+    sched.start()
+    log.info("service started: polling %d sources", len(cfg.sources))
+    try:
+        if web:
+            serve_web(cfg, db)
+        else:
+            (stop or threading.Event()).wait()
+    finally:
+        sched.shutdown(wait=True)
+
+
+def serve_web(cfg: Config, db: Database) -> None:
+    import uvicorn
+
+    from pipeline.review.app import create_app
+
+    uvicorn.run(create_app(cfg, db), host=cfg.web.host, port=cfg.web.port, log_level="warning")

@@ -1,0 +1,178 @@
+"""Storage for the ``sources`` aggregate: config sync, due-feed leases, fetch outcomes, health."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from pipeline.storage.models import Source
+from pipeline.types import SourceForUpdate
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """A source as the config declares it."""
+
+    name: str
+    url: str
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOutcome:
+    """What storage records about one poll of one feed (from update.py)."""
+
+    source_id: int
+    polled_at: datetime
+    next_poll_at: datetime
+    ok: bool
+    not_modified: bool = False
+    http_status: int | None = None
+    error: str | None = None
+    error_kind: str | None = None
+    warning: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    title: str | None = None
+    new_url: str | None = None  # a permanent redirect moves the source
+    stored: int = 0
+
+
+def sync_sources(session: Session, specs: Sequence[SourceSpec], now: datetime) -> dict[str, int]:
+    """Make the table match the config: add new sources, update URLs, disable removed ones.
+
+    Removed sources are disabled, never deleted, so their articles and history stay.
+    Returns name -> id for the configured sources.
+    """
+    existing = {s.name: s for s in session.scalars(select(Source))}
+    wanted = {spec.name for spec in specs}
+    ids: dict[str, int] = {}
+    for spec in specs:
+        row = existing.get(spec.name)
+        if row is None:
+            row = Source(name=spec.name, url=spec.url, enabled=spec.enabled, status="new", error_count=0,
+                         entries_stored=0, created_at=now, next_poll_at=now)
+            session.add(row)
+            session.flush()
+        else:
+            if row.url != spec.url:
+                # A new URL is a new feed: forget the old validators so the first fetch is full.
+                row.url, row.etag, row.last_modified, row.body_hash = spec.url, None, None, None
+                row.next_poll_at = now
+            row.enabled = spec.enabled
+        ids[spec.name] = row.id
+    for name, row in existing.items():
+        if name not in wanted and row.enabled and not name.startswith("import:"):
+            row.enabled = False
+    return ids
+
+
+def ensure_import_source(session: Session, name: str, now: datetime) -> int:
+    """The source row that backfilled articles of ``name`` belong to (created disabled for polling)."""
+    row = session.scalars(select(Source).where(Source.name == name)).first()
+    if row is None:
+        row = Source(name=name, url="", enabled=False, status="import", error_count=0, entries_stored=0,
+                     created_at=now)
+        session.add(row)
+        session.flush()
+    return row.id
+
+
+def claim_due(session: Session, *, now: datetime, owner: str, lease: timedelta, all_enabled: bool = False,
+              limit: int | None = None) -> list[SourceForUpdate]:
+    """Lease the feeds that are due (or every enabled one) to ``owner``.
+
+    On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several workers claim disjoint sets;
+    a lease that is not released (a crashed worker) expires after ``lease``.
+    """
+    q = select(Source).where(Source.enabled.is_(True), Source.url != "")
+    if not all_enabled:
+        q = q.where(or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now))
+    q = q.where(or_(Source.lease_until.is_(None), Source.lease_until < now, Source.lease_owner == owner))
+    q = q.order_by(Source.next_poll_at.asc().nulls_first(), Source.id)
+    if limit:
+        q = q.limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    rows = list(session.scalars(q))
+    for row in rows:
+        row.lease_owner, row.lease_until = owner, now + lease
+    return [SourceForUpdate(id=r.id, name=r.name, url=r.url, etag=r.etag, last_modified=r.last_modified,
+                            body_hash=r.body_hash, error_count=r.error_count) for r in rows]
+
+
+def record_outcome(session: Session, outcome: FeedOutcome) -> None:
+    """Store a poll's outcome and release the lease; errors are counted, never dropped."""
+    row = session.get(Source, outcome.source_id)
+    if row is None:
+        return
+    row.last_polled_at = outcome.polled_at
+    row.next_poll_at = outcome.next_poll_at
+    row.lease_owner, row.lease_until = None, None
+    row.http_status = outcome.http_status
+    if outcome.ok:
+        row.status = "not_modified" if outcome.not_modified else "ok"
+        row.error_count = 0
+        row.last_ok_at = outcome.polled_at
+        row.last_warning = outcome.warning
+        if outcome.etag is not None or outcome.last_modified is not None or not outcome.not_modified:
+            row.etag, row.last_modified = outcome.etag, outcome.last_modified
+        if outcome.body_hash:
+            row.body_hash = outcome.body_hash
+        if outcome.title:
+            row.title = outcome.title[:1000]
+        if outcome.new_url:
+            row.url = outcome.new_url
+        row.entries_stored += outcome.stored
+    else:
+        row.status = "error"
+        row.error_count += 1
+        row.last_error = outcome.error
+        row.last_error_kind = outcome.error_kind
+
+
+def error_count(session: Session, source_id: int) -> int:
+    """Consecutive failures of a source so far."""
+    row = session.get(Source, source_id)
+    return row.error_count if row is not None else 0
+
+
+def release_leases(session: Session, owner: str) -> None:
+    session.execute(update(Source).where(Source.lease_owner == owner).values(lease_owner=None, lease_until=None))
+
+
+def list_sources(session: Session) -> list[Source]:
+    return list(session.scalars(select(Source).where(Source.url != "").order_by(Source.name)))
+
+
+def health_counts(session: Session, *, since: datetime, until: datetime) -> tuple[int, int]:
+    """(sources polled fine in [since, until), enabled sources) for the health gate."""
+    rows = list(session.scalars(select(Source).where(Source.enabled.is_(True), Source.url != "")))
+    ok = sum(1 for r in rows if r.last_ok_at is not None and since <= r.last_ok_at)
+    return ok, len(rows)
+
+
+def source_to_dict(row: Source) -> dict[str, object]:
+    """The public shape of a source (``sources list --json`` and ``/api/sources``)."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "url": row.url,
+        "enabled": row.enabled,
+        "title": row.title,
+        "status": row.status,
+        "http_status": row.http_status,
+        "error_count": row.error_count,
+        "last_error": row.last_error,
+        "last_error_kind": row.last_error_kind,
+        "last_warning": row.last_warning,
+        "last_polled_at": row.last_polled_at,
+        "last_ok_at": row.last_ok_at,
+        "next_poll_at": row.next_poll_at,
+        "entries_stored": row.entries_stored,
+    }

@@ -1,0 +1,316 @@
+"""The compiled matcher: which themes a text carries, with score and evidence.
+
+The text matched is ``title + "\\n\\n" + text`` (just ``text`` when there is no title);
+evidence offsets are character offsets into that string. Matching is a pure function of
+the text and the definitions; the only state kept between calls is a cache of how each
+distinct word was classified, which changes speed, never results.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from itertools import compress, islice
+
+from pipeline.themes.compile import (
+    AllPlan,
+    AnyPlan,
+    CompiledBlock,
+    Compiler,
+    NearPlan,
+    NotPlan,
+    Plan,
+    TermPlan,
+    WordTable,
+)
+from pipeline.themes.model import ThemeInfo, ThemeSet
+from pipeline.themes.prefilter import NeedleCheck
+from pipeline.themes.settings import MatcherSettings
+from pipeline.themes.text import WORD, combine, fold, is_caps_word, normalize, words_and_sentences
+from pipeline.types import Evidence, ThemeHit
+
+Span = tuple[int, int]  # first and last word index, inclusive
+Result = list[Span] | None  # None: no match; a list (maybe empty, for `not`): matched, with its spans
+
+
+def compile_themes(theme_set: ThemeSet, settings: MatcherSettings | None = None) -> Matcher:
+    """Compile parsed definitions once into a :class:`Matcher`."""
+    compiler = Compiler()
+    blocks = tuple(compiler.block(t, b) for t in theme_set.themes for b in t.blocks)
+    infos = tuple(ThemeInfo(id=t.id, label=t.label, version=t.version, description=t.description,
+                            languages=t.languages) for t in theme_set.themes)
+    return Matcher(blocks, infos, compiler.table, frozenset(compiler.indexed), settings or MatcherSettings())
+
+
+class Matcher:
+    """Tags texts with the themes they carry. Build it with :func:`compile_themes`."""
+
+    def __init__(self, blocks: tuple[CompiledBlock, ...], themes: tuple[ThemeInfo, ...], table: WordTable,
+                 indexed: frozenset[int], settings: MatcherSettings, *, prefilter: bool = True) -> None:
+        self._blocks = blocks
+        self.themes = themes  # ids, labels and versions, in definition order
+        self._vocabulary = _Vocabulary(table, indexed, settings.word_cache_size)
+        self._settings = settings
+        self._prefilter = prefilter
+
+    def without_prefilter(self) -> Matcher:
+        """The same matcher reading every text in full (for checking that the prefilter is exact)."""
+        twin = Matcher(self._blocks, self.themes, self._vocabulary.table, self._vocabulary.indexed, self._settings,
+                       prefilter=False)
+        twin._vocabulary = self._vocabulary
+        return twin
+
+    def match(self, text: str, title: str = "", lang: str | None = None) -> list[ThemeHit]:
+        """The themes ``title + "\\n\\n" + text`` carries; ``lang`` limits rules to one language block."""
+        original = combine(text or "", title or "")[: self._settings.max_text_chars]
+        blocks = [b for b in self._blocks if lang is None or b.lang == lang]
+        if self._prefilter:
+            blocks = _prefiltered(blocks, original)
+        if not blocks:
+            return []
+        norm = normalize(original)
+        doc = _Doc(norm, self._vocabulary)
+        best: dict[str, tuple[float, CompiledBlock, list[tuple[str, list[Span]]]]] = {}
+        for block in blocks:
+            if block.scope is not None and doc.eval(block.scope) is None:
+                continue
+            score = 0.0
+            evidence: list[tuple[str, list[Span]]] = []
+            for rule in block.rules:
+                res = doc.eval(rule.plan)
+                if res is not None:
+                    score += rule.weight
+                    evidence.append((rule.label, res))
+            if score >= block.threshold - 1e-9 and (block.theme not in best or score > best[block.theme][0]):
+                best[block.theme] = (score, block, evidence)
+        if not best:
+            return []
+        cap = self._settings.max_evidence_per_rule
+        shown = {theme: [(label, sorted(set(spans))[:cap]) for label, spans in evidence]
+                 for theme, (_, _, evidence) in best.items()}
+        # Word offsets only as far as the last word shown (`not` rules show none).
+        last = max((span[1] for rules in shown.values() for _, spans in rules for span in spans), default=-1)
+        offsets = [m.span() for m in islice(WORD.finditer(norm), last + 1)]
+        hits = []
+        for info in self.themes:
+            if info.id in best:
+                score, block, _ = best[info.id]
+                hits.append(ThemeHit(theme=info.id, score=round(score, 6), version=block.version,
+                                     evidence=self._evidence(original, offsets, shown[info.id])))
+        return hits
+
+    def _evidence(self, original: str, offsets: list[tuple[int, int]],
+                  shown: list[tuple[str, list[Span]]]) -> tuple[Evidence, ...]:
+        out: list[Evidence] = []
+        for label, spans in shown:
+            for first, last in spans:
+                start, end = offsets[first][0], offsets[last][1]
+                out.append(Evidence(start=start, end=end, term=label,
+                                    snippet=_snippet(original, start, end, self._settings.snippet_chars)))
+        out.sort(key=lambda e: (e.start, e.end))
+        return tuple(out)
+
+
+def _prefiltered(blocks: list[CompiledBlock], raw: str) -> list[CompiledBlock]:
+    """The blocks whose scope and rules can match at all, judged by needles in the raw text."""
+    folded = "\n" + fold(raw)
+    raw = "\n" + raw  # so that a fragment at the very start also follows a separator
+    seen: dict[int, bool] = {}
+
+    def present(needles: NeedleCheck | None) -> bool:
+        if needles is None:
+            return True
+        key = id(needles)
+        if key not in seen:
+            seen[key] = needles.found(raw, folded)
+        return seen[key]
+
+    return [b for b in blocks if present(b.scope_needles) and present(b.rule_needles)]
+
+
+def _snippet(text: str, start: int, end: int, width: int) -> str:
+    """The span with up to ``width`` characters on each side, cut at word boundaries."""
+    lo, hi = max(0, start - width), min(len(text), end + width)
+    if lo > 0:
+        cut = text.find(" ", lo, start)
+        lo = cut + 1 if cut != -1 else lo
+    if hi < len(text):
+        cut = text.rfind(" ", end, hi)
+        hi = cut if cut != -1 else hi
+    body = " ".join(text[lo:hi].split())
+    return ("…" if lo > 0 else "") + body + ("…" if hi < len(text) else "")
+
+
+class _Vocabulary:
+    """Which word patterns each distinct word matches, remembered across texts (bounded).
+
+    ``ids`` maps a word that matches any pattern to their ids; ``keyed`` to the ids whose
+    positions are recorded (the key words of terms). Both only hold words seen so far.
+    """
+
+    __slots__ = ("_seen", "_size", "ids", "indexed", "keyed", "table")
+
+    def __init__(self, table: WordTable, indexed: frozenset[int], size: int) -> None:
+        self.table = table
+        self.indexed = indexed
+        self._size = size
+        self._seen: set[str] = set()
+        self.ids: dict[str, tuple[int, ...]] = {}
+        self.keyed: dict[str, tuple[int, ...]] = {}
+
+    def learn(self, words: set[str]) -> None:
+        """Classify the words not seen before (set operations keep the usual case in C)."""
+        new = words - self._seen
+        if not new:
+            return
+        if len(self._seen) + len(new) > self._size:
+            # Bounded memory on endless vocabularies; only speed is lost. Never mid-text.
+            self._seen.clear()
+            self.ids.clear()
+            self.keyed.clear()
+            new = words
+        for w in new:
+            ids = self.table.lookup(w)
+            if ids:
+                self.ids[w] = ids
+                keyed = tuple(p for p in ids if p in self.indexed)
+                if keyed:
+                    self.keyed[w] = keyed
+        self._seen |= new
+
+
+class _Doc:
+    """One text's words, where the key words of terms occur, and a memo of evaluated plans."""
+
+    __slots__ = ("ids", "memo", "occ", "sentence", "words")
+
+    def __init__(self, norm: str, vocabulary: _Vocabulary) -> None:
+        words, self.sentence = words_and_sentences(norm)
+        self.words = words
+        vocabulary.learn(set(words))
+        self.ids = vocabulary.ids
+        keyed = vocabulary.keyed
+        occ: defaultdict[int, list[int]] = defaultdict(list)
+        # Only the key word of each term is recorded by position (function words such as "of" in
+        # "fall of" are only verified next to it), which keeps this loop short.
+        for i in compress(range(len(words)), map(keyed.__contains__, words)):
+            for pid in keyed[words[i]]:
+                occ[pid].append(i)
+        self.occ = occ
+        self.memo: dict[int, Result] = {}
+
+    def eval(self, plan: Plan) -> Result:
+        if plan.id in self.memo:
+            return self.memo[plan.id]
+        if isinstance(plan, TermPlan):
+            spans = self._term(plan)
+            result: Result = spans or None
+        elif isinstance(plan, AnyPlan):
+            result = self._any(plan)
+        elif isinstance(plan, AllPlan):
+            parts = [self.eval(i) for i in plan.items]
+            result = None if any(p is None for p in parts) else sorted({s for p in parts if p for s in p})
+        elif isinstance(plan, NotPlan):
+            result = [] if self.eval(plan.item) is None else None
+        else:
+            assert isinstance(plan, NearPlan)
+            result = self._near(plan)
+        self.memo[plan.id] = result
+        return result
+
+    def _term(self, plan: TermPlan) -> list[Span]:
+        pids = plan.pids
+        n = len(pids)
+        if n == 1:
+            spans = [(p, p) for p in self.occ.get(pids[0], ())]
+        else:
+            k = plan.key
+            words, ids, last = self.words, self.ids, len(self.words)
+            others = [(j - k, pids[j]) for j in range(n) if j != k]
+            spans = [(q - k, q - k + n - 1) for q in self.occ.get(pids[k], ())
+                     if q - k >= 0 and q - k + n <= last
+                     and all(pid in ids.get(words[q + d], ()) for d, pid in others)]
+        if plan.not_in_caps:
+            spans = [s for s in spans if not self._in_caps(s)]
+        return spans
+
+    def _in_caps(self, span: Span) -> bool:
+        """True when every neighbouring word of the span is in capitals (and there is one)."""
+        neighbours = [self.words[i] for i in (span[0] - 1, span[1] + 1) if 0 <= i < len(self.words)]
+        return bool(neighbours) and all(is_caps_word(w) for w in neighbours)
+
+    def _any(self, plan: AnyPlan) -> Result:
+        matched = False
+        spans: set[Span] = set()
+        occ = self.occ
+        if plan.words:
+            for pid in occ.keys() & plan.words:
+                matched = True
+                spans.update([(p, p) for p in occ[pid]])
+        if plan.phrases:
+            for pid in occ.keys() & plan.phrases.keys():
+                for phrase in plan.phrases[pid]:
+                    found = self._term(phrase)
+                    if found:
+                        matched = True
+                        spans.update(found)
+        for item in plan.items:
+            res = self.eval(item)
+            if res is not None:
+                matched = True
+                spans.update(res)
+        if not matched:
+            return None
+        out = sorted(spans)
+        if plan.exclude:
+            out = self._drop_excluded(out, plan.exclude)
+            if not out:
+                return None
+        return out
+
+    def _near(self, plan: NearPlan) -> Result:
+        left, right = self.eval(plan.left), self.eval(plan.right)
+        if not left or not right:
+            return None
+        right = sorted(right)
+        starts = [s for s, _ in right]
+        longest = max(e - s for s, e in right)
+        within = plan.within
+        sentence = None if plan.across else self.sentence
+        out: set[Span] = set()
+        for ls, le in left:
+            lo = bisect_left(starts, ls - within - longest)
+            hi = bisect_right(starts, le + within)
+            best: Span | None = None
+            best_d = within + 1
+            for rs, re_ in right[lo:hi]:
+                if rs > le:
+                    d = rs - le
+                elif plan.ordered:
+                    continue
+                else:
+                    d = ls - re_ if ls > re_ else 0
+                if d < best_d:
+                    span = (min(ls, rs), max(le, re_))
+                    if sentence is None or sentence[span[0]] == sentence[span[1]]:
+                        best_d, best = d, span
+            if best is not None:
+                out.add(best)
+        spans = sorted(out)
+        if plan.exclude:
+            spans = self._drop_excluded(spans, plan.exclude)
+        return spans or None
+
+    def _drop_excluded(self, spans: list[Span], exclude: tuple[TermPlan, ...]) -> list[Span]:
+        blocked = sorted(s for t in exclude for s in self._term(t))
+        if not blocked:
+            return spans
+        starts = [s for s, _ in blocked]
+        longest = max(e - s for s, e in blocked)
+        kept = []
+        for s, e in spans:
+            lo = bisect_left(starts, s - longest)
+            hi = bisect_right(starts, e)
+            if not any(bs <= e and be >= s for bs, be in blocked[lo:hi]):
+                kept.append((s, e))
+        return kept

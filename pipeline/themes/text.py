@@ -1,0 +1,136 @@
+"""Text handling shared by the theme parser and matcher: normalization, words, terms.
+
+Normalization is one-for-one (every character maps to exactly one character), so
+offsets found in the normalized text are offsets into the original text too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import accumulate, compress
+from operator import add, not_
+
+# Typographic apostrophes, quotes, dashes and spaces map to their ASCII forms, so that
+# "Da’esh" and "al‑Qaeda" (non-breaking hyphen) read like "Da'esh" and "al-Qaeda".
+# U+02BC (modifier letter apostrophe) matters most: it is a letter to `\w`, so without
+# this mapping "Daʼesh" would be one word and not the two words of the term "Da'esh".
+_APOSTROPHES = "\u2018\u2019\u201a\u201b\u2032\u02bc\u02b9\u0060\u00b4\uff07"
+_QUOTES = "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb\uff02"
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+_SPACES = "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+_MAP = {
+    **dict.fromkeys(_APOSTROPHES, "'"),
+    **dict.fromkeys(_QUOTES, '"'),
+    **dict.fromkeys(_DASHES, "-"),
+    **dict.fromkeys(_SPACES, " "),
+}
+_TO_NORMALIZE = re.compile("[" + re.escape("".join(_MAP)) + "]")
+
+#: A word is a run of word characters (letters, digits, underscore); everything else separates words.
+WORD = re.compile(r"\w+")
+_WORD_OR_STAR = re.compile(r"[\w*]+")
+
+
+# A sentence ends at . ! or ? followed by a space (after any closing quote or bracket), except
+# after a single letter ("U.S.", "J. Smith") or a common abbreviation; and at every line break.
+_ABBREVIATIONS = frozenset({
+    "mr", "mrs", "ms", "dr", "st", "gen", "col", "lt", "sgt", "capt", "maj", "cpl", "adm", "gov", "sen", "rep",
+    "prof", "rev", "jr", "sr", "no", "vs", "etc", "inc", "ltd", "co", "corp", "dept", "jan", "feb", "mar", "apr",
+    "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "approx", "est", "fig", "al",
+})
+
+
+def _words_and_ends() -> re.Pattern[str]:
+    by_length: dict[int, list[str]] = {}
+    for a in _ABBREVIATIONS:
+        by_length.setdefault(len(a), []).append(a)
+    # Look-behinds need a fixed width: one per abbreviation length. They only run at a period.
+    guards = "".join(rf"(?<!\b(?i:{'|'.join(sorted(ws))})\.)" for _, ws in sorted(by_length.items()))
+    closing = r"(?=[\"')\]]*\s)"
+    return re.compile(rf"\w+|\.(?<!\b\w\.){guards}{closing}|[!?]{closing}|\n")
+
+
+# Words, and the marks that end a sentence (a period after an abbreviation is not one).
+_WORDS_AND_ENDS = _words_and_ends()
+_ENDS = frozenset(".!?\n")
+
+
+def words_and_sentences(text: str) -> tuple[list[str], list[int]]:
+    """The words of a text (as ``WORD.findall``) and, for each, the number of its sentence."""
+    tokens = _WORDS_AND_ENDS.findall(text)
+    # All in C: flag the sentence ends, number sentences by a running count, keep the words.
+    ends = list(map(_ENDS.__contains__, tokens))
+    keep = list(map(not_, ends))
+    return list(compress(tokens, keep)), list(compress(accumulate(ends, add, initial=0), [False, *keep]))
+
+
+def normalize(text: str) -> str:
+    """Map typographic punctuation to ASCII, keeping the length (offsets stay valid)."""
+    return _TO_NORMALIZE.sub(lambda m: _MAP[m.group()], text)
+
+
+# Characters that separate words once normalized although `\w` counts them as letters (the
+# modifier-letter apostrophes), and the letter that U+0345 (not a word character) case-folds
+# to: the prefilter searches the raw, case-folded text and must never miss what the matcher finds.
+_LETTER_SEPARATORS = "".join(c for c in _MAP if re.match(r"\w", c))
+RAW_SEPARATOR = rf"[\W{_LETTER_SEPARATORS}]"
+FOLDED_SEPARATOR = rf"[\W{_LETTER_SEPARATORS}{chr(0x345).casefold()}]"
+
+
+def fold(word: str) -> str:
+    """The case-insensitive form of a word (casefold: 'Straße' and 'STRASSE' agree)."""
+    return word.casefold()
+
+
+def combine(text: str, title: str = "") -> str:
+    """The text that is matched and that evidence offsets refer to: title + blank line + text."""
+    return f"{title}\n\n{text}" if title else text
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A word or a phrase of consecutive words; `*` in a word stands for any word characters.
+
+    ``words`` are case-folded unless ``exact``; ``not_in_caps`` (exact terms only) skips a
+    match whose neighbouring words are all in capitals ("WHAT IS IT" is not the group IS).
+    """
+
+    words: tuple[str, ...]
+    exact: bool = False
+    not_in_caps: bool = False
+    source: str = ""
+
+    def canonical(self) -> list[object]:
+        """A JSON-able form used for version hashing."""
+        return ["exact" if self.exact else "term", list(self.words), self.not_in_caps]
+
+
+def parse_term(source: str, *, exact: bool = False, not_in_caps: bool = False) -> Term:
+    """Read a term as written by an analyst; raises ValueError with a readable reason.
+
+    Anything that is not a word character or `*` separates words, so "al-Qaeda",
+    "al Qaeda" and "al‑Qaeda" are the same two-word phrase.
+    """
+    norm = normalize(source).strip()
+    if not norm:
+        raise ValueError("a term must not be empty")
+    words = _WORD_OR_STAR.findall(norm)
+    if not words:
+        raise ValueError(f"term {source!r} has no letters or digits")
+    for w in words:
+        if not w.replace("*", ""):
+            raise ValueError(f"term {source!r}: a wildcard '*' must be attached to letters (e.g. 'return*')")
+    if not exact:
+        words = [fold(w) for w in words]
+    return Term(words=tuple(words), exact=exact, not_in_caps=not_in_caps and exact, source=source)
+
+
+def literal_chunks(word: str) -> list[str]:
+    """The literal parts of a word pattern, e.g. 'repatriat*' -> ['repatriat']."""
+    return [c for c in word.split("*") if c]
+
+
+def is_caps_word(word: str) -> bool:
+    """True for a word in capitals of two or more letters ('THIS', 'UN'), used by not_in_caps."""
+    return len(word) >= 2 and word.isupper()

@@ -1,0 +1,111 @@
+"""Per-feed orchestration: fetch result → parse → normalize → tag → (storage).
+
+``process_feed`` is the CPU-bound part and runs in worker processes when many feeds
+are polled; it touches no database. ``store_feed`` writes one feed's outcome in one
+transaction, so a failure in one feed never loses what another stored.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from pipeline.errors import ParseError, PipelineError
+from pipeline.fetch import next_poll_at
+from pipeline.normalize import normalize_entry
+from pipeline.normalize.near_dup import band_keys, is_near_duplicate
+from pipeline.parse import parse_feed
+from pipeline.storage.articles import ArticleToStore, StoreResult, store_articles
+from pipeline.storage.signals import record_poll
+from pipeline.storage.sources import FeedOutcome, error_count, record_outcome
+from pipeline.timewindows import window_start
+from pipeline.types import FetchResult
+
+if TYPE_CHECKING:
+    from pipeline.config import Config
+    from pipeline.storage.db import Database
+    from pipeline.themes import Matcher
+
+
+@dataclass(frozen=True, slots=True)
+class FeedUpdate:
+    """What processing one fetched feed produced, ready for storage (goes from a worker to the writer)."""
+
+    fetch: FetchResult
+    articles: tuple[ArticleToStore, ...] = ()
+    title: str | None = None
+    warning: str | None = None
+    error: str | None = None  # a parse error: the feed's entries could not be read
+    skipped: int = 0  # entries with nothing to store
+
+
+def process_feed(fetch: FetchResult, cfg: Config, matcher: Matcher) -> FeedUpdate:
+    """Parse, normalize and tag one fetched body (pure CPU work, no I/O)."""
+    if fetch.body is None:
+        return FeedUpdate(fetch=fetch)
+    try:
+        parsed = parse_feed(fetch.body, fetch.headers, fetch.url)
+    except ParseError as exc:
+        return FeedUpdate(fetch=fetch, error=str(exc))
+    out: list[ArticleToStore] = []
+    skipped = 0
+    for entry in parsed.entries:
+        try:
+            art = normalize_entry(entry, source_id=fetch.source_id, feed_url=fetch.url,
+                                  fetched_at=fetch.fetched_at, settings=cfg.normalize)
+        except PipelineError:
+            art = None
+        if art is None:
+            skipped += 1
+            continue
+        hits = tuple(matcher.match(art.text, art.title))
+        out.append(ArticleToStore(data=art, hits=hits, band_keys=tuple(band_keys(art.shingle_signature))))
+    return FeedUpdate(fetch=fetch, articles=tuple(out), title=parsed.title, warning=parsed.warning, skipped=skipped)
+
+
+def similar_fn(cfg: Config):  # type: ignore[no-untyped-def]
+    threshold = cfg.normalize.near_dup_threshold
+
+    def similar(a: tuple[int, ...] | list[int], b: tuple[int, ...] | list[int]) -> bool:
+        return is_near_duplicate(tuple(a), tuple(b), threshold)
+
+    return similar
+
+
+def store_feed(db: Database, update: FeedUpdate, cfg: Config, *, now: datetime,
+               rng: random.Random | None = None, interval: timedelta | None = None) -> FeedOutcome:
+    """Store one feed's articles and its poll outcome in one transaction."""
+    f = update.fetch
+    rng = rng or random.Random()
+    interval = interval or cfg.fetch.poll_interval
+    failed = f.error is not None or update.error is not None
+    stored = StoreResult()
+    with db.session() as session:
+        if not failed and update.articles:
+            stored = store_articles(session, update.articles, now=now,
+                                    window_of=lambda t: window_start(t, cfg.signals.window_hours),
+                                    similar=similar_fn(cfg))
+        errors = 0 if not failed else error_count(session, f.source_id) + 1
+        outcome = FeedOutcome(
+            source_id=f.source_id,
+            polled_at=f.fetched_at,
+            next_poll_at=next_poll_at(now=now, interval=interval, error_count=errors,
+                                      retry_after=f.retry_after, ok=not failed, settings=cfg.fetch, rng=rng),
+            ok=not failed,
+            not_modified=f.not_modified,
+            http_status=f.status,
+            error=f.error or update.error,
+            error_kind=f.error_kind or ("parse" if update.error else None),
+            warning=update.warning,
+            etag=f.etag,
+            last_modified=f.last_modified,
+            body_hash=f.body_hash,
+            title=update.title,
+            new_url=getattr(f, "permanent_redirect", None),
+            stored=stored.inserted,
+        )
+        record_outcome(session, outcome)
+        record_poll(session, f.source_id, window_start(f.fetched_at, cfg.signals.window_hours), not failed)
+    return outcome
