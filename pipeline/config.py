@@ -95,6 +95,7 @@ class _Located:
     def __init__(self, origin: str) -> None:
         self.origin = origin
         self.lines: dict[tuple[str | int, ...], int] = {}
+        self.data: Any = None
 
     def build(self, node: yaml.Node, path: tuple[str | int, ...] = ()) -> Any:
         self.lines[path] = node.start_mark.line + 1
@@ -159,7 +160,8 @@ def read_yaml(path: Path) -> tuple[Any, _Located]:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
-    return (loc.build(node) if node is not None else None), loc
+    loc.data = loc.build(node) if node is not None else None
+    return loc.data, loc
 
 
 def config_path(explicit: str | Path | None) -> Path:
@@ -209,7 +211,7 @@ def _resolve(base: Path, rel: str) -> Path:
 def _as_config_error(exc: ValidationError, loc: _Located, prefix: tuple[str | int, ...] = ()) -> ConfigError:
     lines = []
     for err in exc.errors():
-        path = prefix + tuple(p for p in err["loc"] if isinstance(p, (str, int)))
+        path = prefix + _yaml_path(loc.data, tuple(p for p in err["loc"] if isinstance(p, (str, int))))
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
@@ -217,6 +219,24 @@ def _as_config_error(exc: ValidationError, loc: _Located, prefix: tuple[str | in
             msg = "required key is missing"
         lines.append(f"{loc.where(path)}: {msg}")
     return ConfigError("\n".join(lines))
+
+
+def _yaml_path(data: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """Drop the parts of a pydantic error location that are not in the YAML (e.g. union tags)."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            out.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            out.append(part)
+        elif isinstance(node, (dict, list)):
+            continue  # a tag pydantic adds (the union member's name), not a key of the file
+        else:
+            out.append(part)
+    return tuple(out)
 
 
 def load_theme_set(cfg: Config) -> Any:

@@ -35,6 +35,11 @@ def _guarded(name: str, fn: Callable[[], object]) -> Callable[[], None]:
     return job
 
 
+def review_base_url(cfg: Config) -> str:
+    """Where notifications link to: web.base_url, else the address the review page is served on."""
+    return cfg.web.base_url or f"http://{cfg.web.host}:{cfg.web.port}"
+
+
 def build_scheduler(cfg: Config, db: Database) -> BackgroundScheduler:
     from pipeline.alerts import dispatch_once
     from pipeline.config import load_theme_set
@@ -53,7 +58,7 @@ def build_scheduler(cfg: Config, db: Database) -> BackgroundScheduler:
         return detect_due(cfg, db).to_dict()
 
     def dispatch() -> object:
-        return dispatch_once(db, cfg.alerts, web_base_url=cfg.web.base_url)
+        return dispatch_once(db, cfg.alerts, web_base_url=review_base_url(cfg))
 
     def retention() -> object:
         if cfg.service.retention_days is None:

@@ -143,12 +143,14 @@ class NotPlan(Plan):
 
 
 class NearPlan(Plan):
-    __slots__ = ("across", "exclude", "left", "ordered", "right", "within")
+    __slots__ = ("across", "exclude", "left", "left_first", "ordered", "right", "within")
 
     def __init__(self, pid: int, left: Plan, right: Plan, within: int, ordered: bool,
                  exclude: tuple[TermPlan, ...], across: bool) -> None:
         super().__init__(pid)
         self.across = across
+        # Evaluate the cheaper operand first: when it is absent the other is never looked at.
+        self.left_first = _cost(left) <= _cost(right)
         self.left = left
         self.right = right
         self.within = within
@@ -278,6 +280,20 @@ class Compiler:
             result = None  # a `not` can match any text
         self.needles[plan.id] = result
         return result
+
+
+def _cost(plan: Plan) -> int:
+    """A rough count of the terms a plan looks at."""
+    if isinstance(plan, TermPlan):
+        return 1
+    if isinstance(plan, AnyPlan):
+        return len(plan.words) + sum(map(len, plan.phrases.values())) + sum(_cost(i) for i in plan.items)
+    if isinstance(plan, AllPlan):
+        return sum(_cost(i) for i in plan.items)
+    if isinstance(plan, NotPlan):
+        return _cost(plan.item)
+    assert isinstance(plan, NearPlan)
+    return _cost(plan.left) + _cost(plan.right)
 
 
 def _flatten(node: AnyOf) -> list[Node]:

@@ -202,14 +202,22 @@ class _Doc:
     def eval(self, plan: Plan) -> Result:
         if plan.id in self.memo:
             return self.memo[plan.id]
+        result: Result
         if isinstance(plan, TermPlan):
-            spans = self._term(plan)
-            result: Result = spans or None
+            result = self._term(plan) or None
         elif isinstance(plan, AnyPlan):
             result = self._any(plan)
         elif isinstance(plan, AllPlan):
-            parts = [self.eval(i) for i in plan.items]
-            result = None if any(p is None for p in parts) else sorted({s for p in parts if p for s in p})
+            spans: set[Span] = set()
+            result = []
+            for item in plan.items:
+                part = self.eval(item)
+                if part is None:
+                    result = None
+                    break
+                spans.update(part)
+            if result is not None:
+                result = sorted(spans)
         elif isinstance(plan, NotPlan):
             result = [] if self.eval(plan.item) is None else None
         else:
@@ -269,9 +277,14 @@ class _Doc:
         return out
 
     def _near(self, plan: NearPlan) -> Result:
-        left, right = self.eval(plan.left), self.eval(plan.right)
-        if not left or not right:
+        first, second = (plan.left, plan.right) if plan.left_first else (plan.right, plan.left)
+        found = self.eval(first)
+        if not found:
             return None
+        other = self.eval(second)
+        if not other:
+            return None
+        left, right = (found, other) if plan.left_first else (other, found)
         right = sorted(right)
         starts = [s for s, _ in right]
         longest = max(e - s for s, e in right)

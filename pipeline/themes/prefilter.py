@@ -85,12 +85,11 @@ class NeedleCheck:
 class _Scan:
     """One regex over all fragments; where one matches, the patterns of the fragments there are tried."""
 
-    __slots__ = ("_at", "_patterns", "_scan")
+    __slots__ = ("_at", "_offset", "_patterns", "_scan")
 
     def __init__(self, fragments: dict[str, set[str]]) -> None:
-        # A word starts after a separator; every separator is outside [0-9A-Za-z_] (a superset
-        # is safe), and a plain character class lets the regex engine skip through the letters.
-        self._scan = re.compile("[^0-9A-Za-z_](?:" + _trie(sorted(fragments)) + ")") if fragments else None
+        pattern, self._offset = _scan_pattern(sorted(fragments)) if fragments else ("", 0)
+        self._scan = re.compile(pattern) if fragments else None
         self._patterns = {f: tuple(re.compile(p) for p in sorted(ps)) for f, ps in fragments.items()}
         # Fragments by first character, to find every fragment that starts where the scan matched.
         self._at: dict[str, tuple[str, ...]] = {}
@@ -102,13 +101,29 @@ class _Scan:
             return False
         tried: set[str] = set()
         for m in self._scan.finditer(hay):
-            i = m.start() + 1
+            i = m.start() + self._offset  # where the fragment starts
             for fragment in self._at[hay[i]]:
                 if fragment not in tried and hay.startswith(fragment, i):
                     tried.add(fragment)
                     if any(p.search(hay) is not None for p in self._patterns[fragment]):
                         return True
         return False
+
+
+def _scan_pattern(fragments: list[str]) -> tuple[str, int]:
+    """A regex finding where a fragment starts a word, and the fragment's offset in each match.
+
+    A word starts after a separator, and every separator is outside [0-9A-Za-z_] (a superset is
+    safe). The regex begins with what the engine can skip through quickly: in case-folded text
+    a separator (most characters are lower-case letters); for exact-case fragments that all
+    start with a capital ("ISIS", "AQAP"), that capital, checked afterwards for a separator
+    before it.
+    """
+    firsts = sorted({f[0] for f in fragments})
+    if all("A" <= c <= "Z" for c in firsts):
+        branches = [f"{c}(?<![0-9A-Za-z_]{c})" + _trie([f[1:] for f in fragments if f[0] == c]) for c in firsts]
+        return "(?:" + "|".join(branches) + ")", 0
+    return "[^0-9A-Za-z_](?:" + _trie(fragments) + ")", 1
 
 
 class _Node(dict[str, "_Node"]):

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from itertools import accumulate, compress
-from operator import add, not_
 
 # Typographic apostrophes, quotes, dashes and spaces map to their ASCII forms, so that
 # "Da’esh" and "al‑Qaeda" (non-breaking hyphen) read like "Da'esh" and "al-Qaeda".
@@ -48,21 +46,27 @@ def _words_and_ends() -> re.Pattern[str]:
     # Look-behinds need a fixed width: one per abbreviation length. They only run at a period.
     guards = "".join(rf"(?<!\b(?i:{'|'.join(sorted(ws))})\.)" for _, ws in sorted(by_length.items()))
     closing = r"(?=[\"')\]]*\s)"
-    return re.compile(rf"\w+|\.(?<!\b\w\.){guards}{closing}|[!?]{closing}|\n")
+    return re.compile(rf"(\w+)|\.(?<!\b\w\.){guards}{closing}|[!?]{closing}|\n")
 
 
-# Words, and the marks that end a sentence (a period after an abbreviation is not one).
+# Words (group 1), and the marks that end a sentence, which findall returns as "" (a period
+# after an abbreviation is not one).
 _WORDS_AND_ENDS = _words_and_ends()
-_ENDS = frozenset(".!?\n")
 
 
 def words_and_sentences(text: str) -> tuple[list[str], list[int]]:
     """The words of a text (as ``WORD.findall``) and, for each, the number of its sentence."""
     tokens = _WORDS_AND_ENDS.findall(text)
-    # All in C: flag the sentence ends, number sentences by a running count, keep the words.
-    ends = list(map(_ENDS.__contains__, tokens))
-    keep = list(map(not_, ends))
-    return list(compress(tokens, keep)), list(compress(accumulate(ends, add, initial=0), [False, *keep]))
+    words = list(filter(None, tokens))
+    sentences: list[int] = []
+    start = 0
+    ends = tokens.count("")
+    for number in range(ends):  # list.index and count run in C; sentences are few
+        end = tokens.index("", start)
+        sentences.extend([number] * (end - start))
+        start = end + 1
+    sentences.extend([ends] * (len(tokens) - start))
+    return words, sentences
 
 
 def normalize(text: str) -> str:

@@ -102,3 +102,13 @@ def test_bad_theme_rule_is_a_config_error(tmp_path: Path, capsys: pytest.Capture
     p = write(tmp_path, text)
     assert main(["--config", str(p), "config", "check"]) == 2
     assert "t1" in capsys.readouterr().err
+
+
+def test_error_path_names_yaml_keys_not_union_tags(tmp_path: Path) -> None:
+    text = MINIMAL.format(db="x.db") + (
+        "alerts:\n  channels:\n    - name: hook\n      type: webhook\n      url: 12\n      bogus: 1\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text))
+    msg = str(err.value)
+    assert "alerts.channels[0].bogus" in msg and "config.yaml:10" in msg
+    assert ".webhook." not in msg

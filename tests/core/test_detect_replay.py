@@ -1,0 +1,113 @@
+"""Detection end to end: import a stream, run ``pipeline detect`` as the service would, list the alerts.
+
+The seed report's situation: territorial focus is common in the baseline and the other two themes rare;
+then coverage shifts as in the seed report (territory lost, propaganda collapsed, fighters returning).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from pipeline.cli import main  # noqa: E402
+from tests.support.synthetic import day_stream  # noqa: E402
+
+START = date(2026, 1, 1)
+BASE_DAYS = 42
+SHIFT_DAYS = 10
+
+
+def write_stream(path: Path) -> None:
+    rng = random.Random(7)
+    with path.open("w") as fh:
+        for d in range(BASE_DAYS + SHIFT_DAYS):
+            day = START + timedelta(days=d)
+            if d < BASE_DAYS:
+                hits = {"territorial_focus": rng.randint(7, 10), "returning_fighters": rng.randint(0, 1),
+                        "propaganda_collapse": int(rng.random() < 0.3)}
+                seed = 0
+            else:
+                hits = {"territorial_focus": rng.randint(0, 2), "returning_fighters": rng.randint(5, 7),
+                        "propaganda_collapse": rng.randint(4, 6)}
+                seed = 1
+            for art in day_stream(day, rng, total=40, hits=hits, seed_like=seed):
+                fh.write(json.dumps(art) + "\n")
+
+
+@pytest.fixture
+def cfg(tmp_path: Path, db_url: str) -> Path:
+    root = Path(__file__).resolve().parents[2]
+    p = tmp_path / "config.yaml"
+    p.write_text(f"database:\n  url: {db_url}\nsources: []\nthemes: {root / 'seeds' / 'themes.yaml'}\n")
+    return p
+
+
+def run(cfg: Path, *args: str) -> int:
+    return main(["--config", str(cfg), *args])
+
+
+def test_seed_situation_raises_rise_fall_and_phase_change(cfg: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    stream = tmp_path / "stream.jsonl"
+    write_stream(stream)
+    assert run(cfg, "db", "upgrade") == 0
+    assert run(cfg, "import", str(stream)) == 0
+    capsys.readouterr()
+    last = START + timedelta(days=BASE_DAYS + SHIFT_DAYS - 1)
+    assert run(cfg, "detect", "--from", START.isoformat(), "--to", last.isoformat(), "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert run(cfg, "alerts", "list", "--json") == 0
+    alerts = json.loads(capsys.readouterr().out)
+    got = {(a["theme"], a["direction"]) for a in alerts}
+    assert ("returning_fighters", "rise") in got, alerts
+    assert ("propaganda_collapse", "rise") in got, alerts
+    assert ("territorial_focus", "fall") in got, alerts
+    assert ("new_phase", "rise") in got, alerts
+    shift_start = (START + timedelta(days=BASE_DAYS)).isoformat()
+    for a in alerts:
+        for key in ("id", "theme", "direction", "window_start", "window_end", "observed", "expected", "status"):
+            assert key in a
+        # No alert before the shift: the baseline period is quiet.
+        assert a["window_start"][:10] >= shift_start, a
+    first: dict[tuple[str, str], dict] = {}
+    for a in sorted(alerts, key=lambda a: a["window_start"]):
+        first.setdefault((a["theme"], a["direction"]), a)
+    for key, a in first.items():
+        # Each shift is flagged within a few windows of its start.
+        assert a["window_start"][:10] <= (START + timedelta(days=BASE_DAYS + 3)).isoformat(), (key, a)
+    by_key = first
+    exp = by_key[("returning_fighters", "rise")]["explanation"]
+    for key in ("onset", "ratio", "ratio_interval", "baseline_proportion", "baseline_interval", "window_interval",
+                "phi", "s", "h", "p_value", "false_alarm_rate", "raw_x", "sources", "top_articles"):
+        assert key in exp, key
+    assert exp["top_articles"] and exp["top_articles"][0]["evidence"]
+    assert len(result["alerts"]) == len(alerts)
+
+    # Running detect again over the same period raises nothing new.
+    assert run(cfg, "detect", "--from", START.isoformat(), "--to", last.isoformat(), "--json") == 0
+    again = json.loads(capsys.readouterr().out)
+    assert not any(a["new"] for a in again["alerts"])
+    assert run(cfg, "alerts", "list", "--json") == 0
+    assert len(json.loads(capsys.readouterr().out)) == len(alerts)
+
+
+def test_dry_run_stores_nothing(cfg: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stream = tmp_path / "stream.jsonl"
+    write_stream(stream)
+    run(cfg, "db", "upgrade")
+    run(cfg, "import", str(stream))
+    capsys.readouterr()
+    last = START + timedelta(days=BASE_DAYS + SHIFT_DAYS - 1)
+    assert run(cfg, "detect", "--from", START.isoformat(), "--to", last.isoformat(), "--dry-run", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["alerts"]
+    run(cfg, "alerts", "list", "--json")
+    assert json.loads(capsys.readouterr().out) == []
