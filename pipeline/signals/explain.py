@@ -60,9 +60,11 @@ def build_explanation(
     windows = [(v, baseline.phi_for(v)) for v in baseline.volumes]
     x, n = current.x, current.n
     p_value = upper_tail(x, n, p0, phi) if direction == "rise" else lower_tail(x, n, p0, phi)
-    if sparse:
+    # The false-alarm rate is that of alerts; a watch (frequent, and no alert) is spared the computation.
+    arl0: float | None = None
+    if level == "alert" and sparse:
         arl0 = arl0_sparse(p0, windows, settings.sparse.min_hits, settings.sparse.p_value)
-    else:
+    elif level == "alert":
         ratio_setting = settings.rise_ratio if direction == "rise" else settings.fall_ratio
         arl0 = arl0_cusum_mixture(p0, windows, settings.h, ratio_setting)
     ratio = run.observed / run.expected if run.expected > 0 else None
@@ -112,7 +114,7 @@ def build_explanation(
         p_value=p_value,
         p_value_method=P_SPARSE if sparse else P_CUSUM,
         arl0_windows=arl0,
-        false_alarm_rate=describe_false_alarm_rate(arl0, settings.window_hours),
+        false_alarm_rate="" if arl0 is None else describe_false_alarm_rate(arl0, settings.window_hours),
         arl0_method=ARL_SPARSE if sparse else ARL_CUSUM,
         raw_x=current.raw_x,
         raw_n=current.raw_n,

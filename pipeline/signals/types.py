@@ -216,8 +216,9 @@ class Explanation:
     h: float
     p_value: float  # this window alone, one-sided in the direction watched
     p_value_method: str
-    arl0_windows: float  # in-control average run length to a false alert (inf: practically never)
-    false_alarm_rate: str  # the same in plain words
+    arl0_windows: float | None  # in-control average run length to a false alert (inf: practically never;
+    # None for watches, which are not alerts)
+    false_alarm_rate: str  # the same in plain words ("" for watches)
     arl0_method: str
     raw_x: int | None
     raw_n: int | None

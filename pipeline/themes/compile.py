@@ -1,17 +1,18 @@
 """Compile parsed theme definitions into plans the matcher runs.
 
-Three things make matching fast:
+What makes matching fast:
 
 - every word pattern of every term gets an integer id, and a :class:`WordTable` maps a word
   of text to the ids it matches (dictionary look-ups for literals and prefix wildcards);
-  the matcher caches that answer per distinct word, so each word is classified once;
+  the matcher remembers that answer per distinct word, so each word is classified once;
+- a term is found by its longest word, recorded by position; the other words of a phrase
+  (often "of", "the") are only checked next to it;
 - equal rule nodes (a shared definition used in several places) compile to one plan, which
-  is evaluated once per text;
-- ``any`` lists are flattened, and their single words become one set of ids, looked up at once;
-- each language block gets *needles*: literal fragments at least one of which must occur in
-  the case-folded text for its scope, and for its rules, to match at all, each with a small
-  regular expression that checks the whole term around it. Most articles carry none of them
-  and are rejected with a few substring searches, before any word is read.
+  is evaluated once per text; ``any`` lists are flattened, their single words become one set
+  of ids, and their phrases are only tried when their key word occurs;
+- ``near`` evaluates its cheaper operand first and skips the other when that finds nothing;
+- each language block gets needles for its scope and its rules (see :mod:`.prefilter`), so
+  most articles are rejected before any word is read.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 The text matched is ``title + "\\n\\n" + text`` (just ``text`` when there is no title);
 evidence offsets are character offsets into that string. Matching is a pure function of
-the text and the definitions; the only state kept between calls is a cache of how each
-distinct word was classified, which changes speed, never results.
+the text and the definitions; the only state kept between calls is a memory of how each
+distinct word was classified (bounded by ``word_cache_size``), which changes speed, never
+results, also when one matcher serves several threads.
 """
 
 from __future__ import annotations
@@ -158,25 +159,30 @@ class _Vocabulary:
         self.ids: dict[str, tuple[int, ...]] = {}
         self.keyed: dict[str, tuple[int, ...]] = {}
 
-    def learn(self, words: set[str]) -> None:
-        """Classify the words not seen before (set operations keep the usual case in C)."""
-        new = words - self._seen
+    def learn(self, words: set[str]) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
+        """Classify the words not seen before; the (ids, keyed) maps to use for this text.
+
+        Set operations keep the usual case (all words known) in C. When the memory is full it
+        is replaced, never emptied in place, so a text being matched meanwhile (another thread)
+        keeps the maps it was given.
+        """
+        seen, ids, keyed = self._seen, self.ids, self.keyed
+        new = words - seen
         if not new:
-            return
-        if len(self._seen) + len(new) > self._size:
-            # Bounded memory on endless vocabularies; only speed is lost. Never mid-text.
-            self._seen.clear()
-            self.ids.clear()
-            self.keyed.clear()
+            return ids, keyed
+        if len(seen) + len(new) > self._size:  # bounded memory on endless vocabularies
+            seen, ids, keyed = set(), {}, {}
+            self._seen, self.ids, self.keyed = seen, ids, keyed
             new = words
         for w in new:
-            ids = self.table.lookup(w)
-            if ids:
-                self.ids[w] = ids
-                keyed = tuple(p for p in ids if p in self.indexed)
-                if keyed:
-                    self.keyed[w] = keyed
-        self._seen |= new
+            found = self.table.lookup(w)
+            if found:
+                ids[w] = found
+                key_ids = tuple(p for p in found if p in self.indexed)
+                if key_ids:
+                    keyed[w] = key_ids
+        seen |= new
+        return ids, keyed
 
 
 class _Doc:
@@ -187,9 +193,7 @@ class _Doc:
     def __init__(self, norm: str, vocabulary: _Vocabulary) -> None:
         words, self.sentence = words_and_sentences(norm)
         self.words = words
-        vocabulary.learn(set(words))
-        self.ids = vocabulary.ids
-        keyed = vocabulary.keyed
+        self.ids, keyed = vocabulary.learn(set(words))
         occ: defaultdict[int, list[int]] = defaultdict(list)
         # Only the key word of each term is recorded by position (function words such as "of" in
         # "fall of" are only verified next to it), which keeps this loop short.

@@ -166,7 +166,7 @@ def _parse_theme(raw: object, position: int, ctx: _Context) -> ThemeDef:
     lang = raw.get("lang", "en")
     _check_lang(lang, where, raw)
     threshold = _threshold(raw.get("threshold", 1.0), where, raw)
-    scope = _parse_scope(raw.get("scope"), where, ctx)
+    scope = _parse_scope(raw.get("scope"), where, ctx, raw)
     blocks: list[LanguageBlock] = []
     if "rules" in raw:
         blocks.append(LanguageBlock(lang=lang, rules=_parse_rules(raw["rules"], where, ctx, raw),
@@ -184,7 +184,7 @@ def _parse_theme(raw: object, position: int, ctx: _Context) -> ThemeDef:
         _check_keys(block, _BLOCK_KEYS, bwhere)
         if "rules" not in block:
             raise ThemeDefinitionError(f"{bwhere}: missing 'rules'{_line(block)}")
-        bscope = _parse_scope(block["scope"], bwhere, ctx) if "scope" in block else scope
+        bscope = _parse_scope(block["scope"], bwhere, ctx, block) if "scope" in block else scope
         bthreshold = _threshold(block["threshold"], bwhere, block) if "threshold" in block else threshold
         blocks.append(LanguageBlock(lang=code, rules=_parse_rules(block["rules"], bwhere, ctx, block),
                                     scope=bscope, threshold=bthreshold))
@@ -194,12 +194,17 @@ def _parse_theme(raw: object, position: int, ctx: _Context) -> ThemeDef:
                     version=theme_version(tid, tuple(blocks)))
 
 
-def _parse_scope(raw: object, where: str, ctx: _Context) -> Node | None:
+def _parse_scope(raw: object, where: str, ctx: _Context, line_of: object) -> Node | None:
+    """A scope is the name of a definition, or a rule written as a list or a mapping."""
     if raw is None:
         return None
-    if isinstance(raw, str) and raw in ctx.defines:
-        return ctx.resolve(raw, f"{where}, scope", raw)
-    return _parse_node(raw, f"{where}, scope", ctx)
+    if isinstance(raw, str):
+        if raw not in ctx.defines:
+            known = ", ".join(sorted(map(str, ctx.defines))) or "none"
+            raise ThemeDefinitionError(f"{where}, scope: '{raw}' is not a definition (defined: {known}); "
+                                       f"to gate on a term, write a list: scope: [{raw}]{_line(line_of)}")
+        return ctx.resolve(raw, f"{where}, scope", line_of)
+    return _parse_node(raw, f"{where}, scope", ctx, line_of)
 
 
 def _parse_rules(raw: object, where: str, ctx: _Context, parent: object) -> tuple[Rule, ...]:

@@ -52,7 +52,7 @@ def test_an_alert_explains_itself() -> None:
     )
     assert (e.volume, e.baseline_mean_volume, e.volume_ratio) == (100, pytest.approx(100.0), pytest.approx(1.0))
     assert e.phi == 1.0 and e.s == pytest.approx(alert.s) and e.h == 6.0
-    assert e.p_value == pytest.approx(0.00605, rel=0.02)  # P(X >= 12), X ~ Bin(100, 0.05)
+    assert e.p_value == pytest.approx(0.004274, rel=1e-3)  # P(X >= 12), X ~ Bin(100, 0.05)
     assert e.arl0_windows == pytest.approx(arl0_cusum(0.05, 1.0, [100] * 28, 6.0, 2.0))
     assert e.false_alarm_rate.startswith("about once in ") and e.false_alarm_rate.endswith(
         "for this theme and direction"

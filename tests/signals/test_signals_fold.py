@@ -105,4 +105,5 @@ def test_invariants_hold_on_any_series(raw: list[tuple[int, int]], model: str) -
             assert e.baseline_interval[0] <= e.baseline_proportion <= e.baseline_interval[1]
             if e.ratio is not None and e.ratio_interval is not None:
                 assert e.ratio_interval[0] <= e.ratio <= e.ratio_interval[1]
-            assert e.arl0_windows > 0
+            assert (e.arl0_windows is not None) == (d.level == "alert")
+            assert e.arl0_windows is None or e.arl0_windows > 0

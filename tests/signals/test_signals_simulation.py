@@ -35,6 +35,7 @@ def delays(p0: float, n: int, ratio: float, reps: int, seed: int, warm: int = 30
     return out
 
 
+@pytest.mark.slow
 def test_a_doubling_is_flagged_within_three_windows_at_four_expected_hits() -> None:
     # 4 hits expected per window (80 stories, p0 = 0.05), doubled from window 30 on. Delay counts the windows
     # after the first shifted one: the median alert comes by the fourth shifted window (see the report for
@@ -51,6 +52,7 @@ def test_a_halving_is_flagged() -> None:
     assert np.mean(np.array(got) < 25) > 0.9
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("p0", "n", "rho", "max_per_year"),
     [

@@ -78,6 +78,8 @@ def test_yaml_booleans_get_a_hint() -> None:
     ([{"id": "t", "rules": ["a"], "languages": {"fr": {"rules": [{"near": ["a", "b"], "within": -1}]}}}],
      "theme 't', language 'fr', rule 1 (near): 'within' must be a positive integer"),
     ([{"id": "t", "scope": {"any": []}, "rules": ["a"]}], "theme 't', scope: 'any' must list at least one rule"),
+    ([{"id": "t", "scope": "jihadist_scop", "rules": ["a"]}],
+     "theme 't', scope: 'jihadist_scop' is not a definition (defined: none); to gate on a term, write a list"),
     ([{"id": "t", "rules": ["a"]}, {"id": "t", "rules": ["b"]}], "theme 't' is defined twice"),
     ({"define": {"a": {"ref": "b"}, "b": {"ref": "a"}}, "themes": []}, "loop: a -> b -> a"),
     ({"define": {"a": {"near": ["x"], "within": 2}}, "themes": []}, "definition 'a': 'near' must list exactly two"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
@@ -107,3 +108,16 @@ def test_huge_texts_are_bounded_in_time() -> None:
     sparse = "word " * 1_000_000
     assert m.match(sparse) == []
     assert time.perf_counter() - start < 60
+
+
+def test_one_matcher_shared_by_threads_gives_the_same_results() -> None:
+    texts = [
+        "ISIS fighters are returning home from Syria.",
+        "The caliphate lost territory; Iraqi forces retook Mosul from ISIS.",
+        "Amaq went silent as the Islamic State's propaganda machine collapsed.",
+        "Nothing to see here, only markets and weather.",
+    ] * 50
+    sequential = [uncached()[0].match(t) for t in texts]
+    shared = compile_themes(load_theme_file(SEEDS), MatcherSettings(word_cache_size=20))  # often replaced
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(shared.match, texts)) == sequential
