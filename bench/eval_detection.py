@@ -36,7 +36,6 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.signals import SignalSettings, WindowCount, run_series  # noqa: E402
 from pipeline.themes import compile_themes, load_theme_file  # noqa: E402
-from tests.support.synthetic import SENTENCES  # noqa: E402
 
 CSV = ROOT.parent / "shared" / "data" / "news" / "newsarticles-2017" / "NewsArticles.csv"
 THEMES = ("returning_fighters", "propaganda_collapse", "territorial_focus")

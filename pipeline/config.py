@@ -20,6 +20,7 @@ from pipeline.errors import ConfigError
 from pipeline.fetch.settings import FetchSettings
 from pipeline.normalize.settings import NormalizeSettings
 from pipeline.signals.settings import SignalSettings
+from pipeline.themes.settings import MatcherSettings
 
 DEFAULT_CONFIG = "config.yaml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -70,6 +71,7 @@ class Config(_Strict):
     database: DatabaseSettings
     sources: list[SourceSettings] = Field(default_factory=list)
     themes: Any = None  # a path (str) or inline definitions; compiled by load_config
+    matcher: MatcherSettings = MatcherSettings()  # evidence snippets, text caps, caches of the theme matcher
     fetch: FetchSettings = FetchSettings()
     normalize: NormalizeSettings = NormalizeSettings()
     signals: SignalSettings = SignalSettings()
@@ -226,10 +228,9 @@ def _yaml_path(data: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
     out: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            out.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
             node = node[part]
             out.append(part)
         elif isinstance(node, (dict, list)):
@@ -237,6 +238,13 @@ def _yaml_path(data: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
         else:
             out.append(part)
     return tuple(out)
+
+
+def build_matcher(cfg: Config) -> Any:
+    """The configured themes compiled into a matcher with the configured matcher settings."""
+    from pipeline.themes import compile_themes
+
+    return compile_themes(load_theme_set(cfg), cfg.matcher)
 
 
 def load_theme_set(cfg: Config) -> Any:

@@ -92,10 +92,9 @@ def migrated_db(ctx: Context) -> Database:
 
 def compiled_matcher(ctx: Context):  # type: ignore[no-untyped-def]
     """The configured themes, compiled once."""
-    from pipeline.config import load_theme_set
-    from pipeline.themes import compile_themes
+    from pipeline.config import build_matcher
 
-    return compile_themes(load_theme_set(ctx.config))
+    return build_matcher(ctx.config)
 
 
 def progress_bar(total: int | None, desc: str, *, enabled: bool = True):  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from pipeline.cli.common import CommandFailed, Context, compiled_matcher, migrated_db, print_json, progress_bar
 from pipeline.errors import InputError
@@ -55,7 +56,7 @@ def cmd_config_check(args: argparse.Namespace, ctx: Context) -> int:
     from pipeline.config import load_theme_set
 
     themes = load_theme_set(cfg)
-    info = {
+    info: dict[str, Any] = {
         "ok": True,
         "database": cfg.database.url,
         "sources": len(cfg.sources),

@@ -209,9 +209,9 @@ def _composites(cfg: Config, db: Database, decisions: list[Decision], first: dat
             shifts[(sh.theme, sh.direction, sh.window_start)] = sh
         earlier = [a for r in rules for a in list_alerts(s, theme=r.id) if a.kind == "composite"]
     for d in decisions:
-        sh = Shift.from_decision(d)
-        if sh is not None:
-            shifts[(sh.theme, sh.direction, sh.window_start)] = sh
+        found = Shift.from_decision(d)
+        if found is not None:
+            shifts[(found.theme, found.direction, found.window_start)] = found
     used: dict[str, set[tuple[str, str, datetime]]] = {r.id: set() for r in rules}
     for a in earlier:
         for m in (a.explanation or {}).get("members", []):

@@ -67,11 +67,10 @@ _W: dict[str, Any] = {}
 
 
 def _init_worker(cfg: Config) -> None:
-    from pipeline.config import load_theme_set
-    from pipeline.themes import compile_themes
+    from pipeline.config import build_matcher
 
     _W["cfg"] = cfg
-    _W["matcher"] = compile_themes(load_theme_set(cfg))
+    _W["matcher"] = build_matcher(cfg)
 
 
 def _process_in_worker(fetch: FetchResult) -> FeedUpdate:

@@ -42,13 +42,12 @@ def review_base_url(cfg: Config) -> str:
 
 def build_scheduler(cfg: Config, db: Database) -> BackgroundScheduler:
     from pipeline.alerts import dispatch_once
-    from pipeline.config import load_theme_set
+    from pipeline.config import build_matcher
     from pipeline.service.detect import detect_due
     from pipeline.service.poll import poll_once
     from pipeline.storage.articles import prune_articles
-    from pipeline.themes import compile_themes
 
-    matcher = compile_themes(load_theme_set(cfg))
+    matcher = build_matcher(cfg)
     now = datetime.now(UTC)
 
     def poll() -> object:

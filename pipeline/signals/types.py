@@ -46,7 +46,7 @@ class WindowCount:
     window_end: datetime
     x: int  # story clusters carrying the theme
     n: int  # all story clusters in the window
-    sources: int  # distinct sources behind the x clusters
+    sources: int  # distinct sources behind the x clusters (a syndicated cluster may have several)
     raw_x: int | None = None  # articles carrying the theme, syndicated copies included (None: unknown)
     raw_n: int | None = None  # all articles, syndicated copies included (None: unknown)
     health: SourceHealth | None = None  # source health of the window (None: unknown, not gated)
@@ -60,8 +60,9 @@ class WindowCount:
             raise InputError(f"{where}: window_end must be after window_start")
         if not 0 <= self.x <= self.n:
             raise InputError(f"{where}: need 0 <= x <= n, got x={self.x}, n={self.n}")
-        if self.sources < 0 or (self.x > 0 and self.sources == 0) or self.sources > self.x:
-            raise InputError(f"{where}: sources={self.sources} does not fit x={self.x}")
+        # A syndicated story is one cluster from several sources, so sources may exceed x, but not raw_x.
+        if self.sources < 0 or (self.x > 0) != (self.sources > 0) or self.sources > (self.raw_x or self.sources):
+            raise InputError(f"{where}: sources={self.sources} does not fit x={self.x}, raw_x={self.raw_x}")
         if self.x_top_source is not None and not 0 <= self.x_top_source <= self.x:
             raise InputError(f"{where}: x_top_source={self.x_top_source} does not fit x={self.x}")
         if self.raw_x is not None and self.raw_x < self.x:
@@ -253,7 +254,7 @@ class Decision:
     window_end: datetime
     level: Level  # "alert" means: raise an alert now; "watch" is a signal only
     method: Method
-    s: float  # CUSUM statistic after this window (0 for sparse themes and when no decision was made)
+    s: float  # CUSUM statistic in this window, before the reset an alert brings (0 for sparse themes)
     h: float
     p0: float | None  # baseline proportion (None: insufficient baseline)
     phi: float | None  # overdispersion used (None: insufficient baseline)

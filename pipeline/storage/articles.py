@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,9 +28,9 @@ from pipeline.types import ArticleData, ThemeHit
 _CHUNK = 500  # keep IN (...) lists well under SQLite's variable limit
 # Core tables for the bulk inserts: Core executemany skips the ORM's per-row bookkeeping, which cost
 # more than the inserts themselves (32 band keys per article).
-_ARTICLES = Article.__table__
-_BANDS = ArticleBand.__table__
-_THEMES = ArticleTheme.__table__
+_ARTICLES: Table = Article.__table__  # type: ignore[assignment]
+_BANDS: Table = ArticleBand.__table__  # type: ignore[assignment]
+_THEMES: Table = ArticleTheme.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,19 +94,22 @@ def store_articles(
     for source_id in {i.data.source_id for i in items}:
         idents = [i.data.identity for i in items if i.data.source_id == source_id]
         for chunk in _chunks(idents):
-            for row in session.scalars(select(Article).where(Article.source_id == source_id,
-                                                             Article.identity.in_(chunk))):
-                existing[(source_id, row.identity)] = row
+            for found in session.scalars(select(Article).where(Article.source_id == source_id,
+                                                               Article.identity.in_(chunk))):
+                existing[(source_id, found.identity)] = found
         urls = [i.data.url for i in items if i.data.source_id == source_id and i.data.url
                 and (source_id, i.data.identity) not in existing]
         for chunk in _chunks(urls):
-            for row in session.scalars(select(Article).where(Article.source_id == source_id, Article.url.in_(chunk))):
-                by_url[(source_id, row.url or "")] = row
+            for found in session.scalars(select(Article).where(Article.source_id == source_id,
+                                                               Article.url.in_(chunk))):
+                by_url[(source_id, found.url or "")] = found
 
     new_items: list[ArticleToStore] = []
     for item in items:
         d = item.data
-        row = existing.get((d.source_id, d.identity)) or (by_url.get((d.source_id, d.url)) if d.url else None)
+        row: Article | None = existing.get((d.source_id, d.identity))
+        if row is None and d.url:
+            row = by_url.get((d.source_id, d.url))
         if row is None:
             new_items.append(item)
             continue
@@ -134,7 +137,7 @@ def store_articles(
                 "title": it.data.title, "text": it.data.text, "published_at": it.data.published_at,
                 "fetched_at": it.data.fetched_at, "updated_at": now, "date_estimated": it.data.date_estimated,
                 "content_hash": it.data.content_hash,
-                "cluster_id": clusters[i] if clusters[i] is not None and clusters[i] >= 0 else None,
+                "cluster_id": _existing_cluster(clusters[i]),
                 "signature": pack_signature(it.data.shingle_signature),
             }
             for i, it in enumerate(new_items)
@@ -170,6 +173,11 @@ def store_articles(
     return result
 
 
+def _existing_cluster(found: int | None) -> int | None:
+    """A cluster id found in the database, or None (own story, or a batch-internal mark fixed later)."""
+    return found if found is not None and found >= 0 else None
+
+
 def _find_clusters(
     session: Session, items: Sequence[ArticleToStore], similar: Callable[[Sequence[int], Sequence[int]], bool]
 ) -> list[int | None]:
@@ -192,15 +200,17 @@ def _find_clusters(
     keys = list({k for it in items for k in it.band_keys})
     cand: dict[str, list[int]] = {}
     for chunk in _chunks(keys):
-        for k, aid in session.execute(select(ArticleBand.band_key, ArticleBand.article_id)
-                                      .where(ArticleBand.band_key.in_(chunk))):
-            cand.setdefault(k, []).append(aid)
+        for band, aid in session.execute(select(ArticleBand.band_key, ArticleBand.article_id)
+                                         .where(ArticleBand.band_key.in_(chunk))):
+            cand.setdefault(band, []).append(aid)
     cand_ids = list({a for ids in cand.values() for a in ids})
     sigs: dict[int, tuple[tuple[int, ...], int]] = {}
     for i in range(0, len(cand_ids), _CHUNK):
-        for aid, blob, cid in session.execute(select(Article.id, Article.signature, Article.cluster_id)
-                                              .where(Article.id.in_(cand_ids[i : i + _CHUNK]))):
-            sigs[aid] = (unpack_signature(blob), cid if cid is not None else aid)
+        for art_id, blob, cluster in session.execute(
+            select(Article.id, Article.signature, func.coalesce(Article.cluster_id, Article.id))
+            .where(Article.id.in_(cand_ids[i : i + _CHUNK]))
+        ):
+            sigs[art_id] = (unpack_signature(blob), int(cluster))
 
     seen_hash: dict[str, int] = {}
     seen_url: dict[str, int] = {}

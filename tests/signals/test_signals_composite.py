@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from pipeline.signals import (
+    CompositeDecision,
     CompositeMember,
     CompositeRule,
     Shift,
+    ShiftKey,
     SignalSettings,
     WindowCount,
     evaluate_composite,
@@ -39,10 +41,10 @@ PHASE = [
 def fire(
     shifts: list[Shift],
     at: int,
-    used: frozenset[tuple[str, str, datetime]] = frozenset(),
+    used: frozenset[ShiftKey] = frozenset(),
     rule: CompositeRule = NEW_PHASE,
-):
-    return evaluate_composite(rule, shifts, day(at), day(at + 1), used, 24)  # type: ignore[arg-type]
+) -> CompositeDecision | None:
+    return evaluate_composite(rule, shifts, day(at), day(at + 1), used, 24)
 
 
 def test_fires_when_every_member_shifted_within_n_windows() -> None:

@@ -155,6 +155,24 @@ def test_windows_must_come_in_order_and_belong_to_the_state() -> None:
         win(0, 7, n=5)
 
 
+def test_window_counts_are_validated() -> None:
+    start, end = T0, T0 + timedelta(days=1)
+    WindowCount("t", start, end, 1, 10, 3, raw_x=3)  # one story, syndicated by three sources
+    for bad in (
+        dict(x=0, sources=1),
+        dict(x=2, sources=0),
+        dict(x=1, sources=3, raw_x=2),
+        dict(x=2, sources=1, raw_x=1),
+        dict(x=2, sources=1, x_top_source=3),
+    ):
+        with pytest.raises(InputError):
+            WindowCount("t", start, end, n=10, **bad)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="timezone-aware"):
+        WindowCount("t", datetime(2018, 1, 1), datetime(2018, 1, 2), 0, 1, 0)
+    with pytest.raises(InputError, match="after window_start"):
+        WindowCount("t", end, start, 0, 1, 0)
+
+
 def test_state_survives_a_json_round_trip() -> None:
     settings = SignalSettings()
     counts = [win(i, 5) for i in range(40)] + [win(40, 12), win(41, 12), win(42, 9)]

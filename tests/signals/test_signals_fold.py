@@ -81,7 +81,7 @@ def test_resuming_from_a_stored_state_agrees_with_one_run() -> None:
     st.sampled_from(["volume", "constant"]),
 )
 def test_invariants_hold_on_any_series(raw: list[tuple[int, int]], model: str) -> None:
-    settings = SignalSettings(dispersion_model=model)  # type: ignore[arg-type]
+    settings = SignalSettings(dispersion_model=model)
     counts = []
     for i, (n, x) in enumerate(raw):
         x = min(x, n)

@@ -81,7 +81,7 @@ def test_bursty_quiet_themes_are_judged_with_their_overdispersion() -> None:
     bursty = [win(i, 2 if i % 5 == 0 else 0) for i in range(50)] + [win(i, 1 if i == 60 else 0) for i in range(50, 80)]
     d = last([*bursty, win(80, 3, sources=3)])
     assert d.method == "sparse" and d.phi is not None and d.phi > 1.5
-    assert d.p0 == pytest.approx(1.5 / 2801)
+    assert d.p0 is not None and d.p0 == pytest.approx(1.5 / 2801)
     # Three hits would pass a binomial tail, but not for a theme that comes in bursts.
     assert float(stats.binom.sf(2, 100, d.p0)) < 1e-4 <= upper_tail(3, 100, d.p0, d.phi)
     assert d.level != "alert"
