@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 SENTENCES: dict[str, tuple[str, ...]] = {
     "territorial_focus": (
@@ -35,15 +35,92 @@ SEED_LIKE = (
     "its propaganda output has collapsed, and the main threat now comes from foreign terrorist fighters returning "
     "to their home countries."
 )
-PLACES = ("Brussels", "Tunis", "Berlin", "Mosul", "Raqqa", "Marawi", "Paris", "Vienna", "Almaty", "Lagos",
-          "Jakarta", "Madrid", "Cairo", "Nairobi", "Kabul", "Rome")
-FILLER = (
-    "market council budget rainfall harvest school hospital railway bridge election museum festival tourism "
-    "weather coastline orchestra inflation export import farmers teachers nurses parliament committee report "
-    "season river valley mountain village district province league stadium concert library airport harbour "
-    "factory energy solar wind grid battery software startup bank loan savings pension housing rent traffic "
-    "cycling marathon bakery vineyard fishermen forest wildlife garden exhibition painter novel poetry theatre"
-).split()
+PLACES = (
+    "Brussels",
+    "Tunis",
+    "Berlin",
+    "Mosul",
+    "Raqqa",
+    "Marawi",
+    "Paris",
+    "Vienna",
+    "Almaty",
+    "Lagos",
+    "Jakarta",
+    "Madrid",
+    "Cairo",
+    "Nairobi",
+    "Kabul",
+    "Rome",
+)
+FILLER = [
+    "market",
+    "council",
+    "budget",
+    "rainfall",
+    "harvest",
+    "school",
+    "hospital",
+    "railway",
+    "bridge",
+    "election",
+    "museum",
+    "festival",
+    "tourism",
+    "weather",
+    "coastline",
+    "orchestra",
+    "inflation",
+    "export",
+    "import",
+    "farmers",
+    "teachers",
+    "nurses",
+    "parliament",
+    "committee",
+    "report",
+    "season",
+    "river",
+    "valley",
+    "mountain",
+    "village",
+    "district",
+    "province",
+    "league",
+    "stadium",
+    "concert",
+    "library",
+    "airport",
+    "harbour",
+    "factory",
+    "energy",
+    "solar",
+    "wind",
+    "grid",
+    "battery",
+    "software",
+    "startup",
+    "bank",
+    "loan",
+    "savings",
+    "pension",
+    "housing",
+    "rent",
+    "traffic",
+    "cycling",
+    "marathon",
+    "bakery",
+    "vineyard",
+    "fishermen",
+    "forest",
+    "wildlife",
+    "garden",
+    "exhibition",
+    "painter",
+    "novel",
+    "poetry",
+    "theatre",
+]
 
 
 def article_text(rng: random.Random, themes: tuple[str, ...] = (), *, seed_like: bool = False) -> str:
@@ -56,15 +133,16 @@ def article_text(rng: random.Random, themes: tuple[str, ...] = (), *, seed_like:
     return " ".join(parts)
 
 
-def day_stream(day: date, rng: random.Random, *, total: int, hits: dict[str, int], sources: int = 9,
-               seed_like: int = 0) -> Iterator[dict[str, str]]:
+def day_stream(
+    day: date, rng: random.Random, *, total: int, hits: dict[str, int], sources: int = 9, seed_like: int = 0
+) -> Iterator[dict[str, str]]:
     """One day's articles: ``hits[theme]`` carry that theme, ``seed_like`` carry all three, the rest none."""
     plan: list[tuple[tuple[str, ...], bool]] = [((), True)] * seed_like
     for theme, k in hits.items():
         plan += [((theme,), False)] * k
     plan += [((), False)] * max(0, total - len(plan))
     for i, (themes, seed) in enumerate(plan):
-        at = datetime.combine(day, time(0), tzinfo=timezone.utc) + timedelta(minutes=rng.randint(0, 1439))
+        at = datetime.combine(day, time(0), tzinfo=UTC) + timedelta(minutes=rng.randint(0, 1439))
         src = f"source-{(i + rng.randint(0, sources - 1)) % sources}"
         yield {
             "url": f"https://{src}.example/{day.isoformat()}/{i}-{rng.getrandbits(32):08x}",
