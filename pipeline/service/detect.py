@@ -150,7 +150,7 @@ def _run(cfg: Config, db: Database, *, first: datetime | None, end: datetime, dr
                 with db.session() as s:
                     for d in ds:
                         save_signal(s, theme=theme, window_start=d.window_start, direction=d.direction,
-                                    level=d.level if d.p0 is not None else "insufficient", s=d.s, p0=d.p0,
+                                    level=d.level if d.method != "none" else "insufficient", s=d.s, p0=d.p0,
                                     phi=d.phi, in_episode=d.in_episode, state=state.to_dict(),
                                     decision=_decision_dict(d), now=now)
             if wc.window_start >= theme_first:

@@ -9,6 +9,7 @@ Each job catches its own errors: one failing job never stops the others.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -81,6 +82,10 @@ def build_scheduler(cfg: Config, db: Database) -> BackgroundScheduler:
 
 def run_service(cfg: Config, db: Database, *, web: bool = True, stop: threading.Event | None = None) -> None:
     """Start the scheduler and (unless ``web`` is False) serve the review page until interrupted."""
+    # SIGTERM becomes SystemExit(0) in the main thread, so the `finally` below stops the scheduler
+    # (finishing running jobs) instead of the process dying mid-transaction. uvicorn captures the
+    # signal while serving and re-raises it after its own graceful shutdown, which lands here too.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     sched = build_scheduler(cfg, db)
     sched.start()
     log.info("service started: polling %d sources", len(cfg.sources))
@@ -91,6 +96,10 @@ def run_service(cfg: Config, db: Database, *, web: bool = True, stop: threading.
             (stop or threading.Event()).wait()
     finally:
         sched.shutdown(wait=True)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def serve_web(cfg: Config, db: Database) -> None:
