@@ -45,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # One line per HTTP request is noise with hundreds of feeds; failures are recorded per source.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     ctx = Context(config_arg=args.config)
     try:
         result = args.func(args, ctx)

@@ -28,7 +28,7 @@ def _guarded(name: str, fn: Callable[[], object]) -> Callable[[], None]:
     def job() -> None:
         try:
             result = fn()
-            log.info("%s: %s", name, result)
+            log.debug("%s: %s", name, result)
         except Exception:  # the scheduler must keep ticking whatever one job does
             log.exception("%s failed", name)
 
@@ -52,13 +52,21 @@ def build_scheduler(cfg: Config, db: Database) -> BackgroundScheduler:
     now = datetime.now(UTC)
 
     def poll() -> object:
-        return poll_once(cfg, db, matcher).to_dict()
+        summary = poll_once(cfg, db, matcher)
+        if summary.feeds:
+            log.info("poll: %d feeds, %d ok (%d unchanged), %d failed, %d new articles in %.1fs", summary.feeds,
+                     summary.ok, summary.not_modified, summary.failed, summary.articles_stored, summary.seconds)
+        return summary.to_dict()
 
     def detect() -> object:
-        return detect_due(cfg, db).to_dict()
+        result = detect_due(cfg, db)
+        if result.alerts:
+            log.warning("detect: %d alerts raised: %s", len(result.alerts),
+                        ", ".join(f"{a['theme']} {a['direction']}" for a in result.alerts))
+        return result.to_dict()
 
     def dispatch() -> object:
-        return dispatch_once(db, cfg.alerts, web_base_url=review_base_url(cfg))
+        return dispatch_once(db, cfg.alerts, web_base_url=review_base_url(cfg)).as_dict()
 
     def retention() -> object:
         if cfg.service.retention_days is None:
@@ -67,6 +75,8 @@ def build_scheduler(cfg: Config, db: Database) -> BackgroundScheduler:
             n = prune_articles(s, older_than=datetime.now(UTC) - timedelta(days=cfg.service.retention_days))
         return f"pruned {n} articles"
 
+    # APScheduler logs every run at INFO; our jobs log what they did instead.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     sched = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1,
                                                             "misfire_grace_time": 300})
     sched.add_job(_guarded("poll", poll), "interval", seconds=cfg.service.tick_seconds, next_run_time=now,
