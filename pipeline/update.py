@@ -8,6 +8,7 @@ transaction, so a failure in one feed never loses what another stored.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -24,6 +25,8 @@ from pipeline.timewindows import window_start
 from pipeline.types import FetchResult
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from pipeline.config import Config
     from pipeline.storage.db import Database
     from pipeline.themes import Matcher
@@ -77,35 +80,50 @@ def similar_fn(cfg: Config):  # type: ignore[no-untyped-def]
 def store_feed(db: Database, update: FeedUpdate, cfg: Config, *, now: datetime,
                rng: random.Random | None = None, interval: timedelta | None = None) -> FeedOutcome:
     """Store one feed's articles and its poll outcome in one transaction."""
-    f = update.fetch
+    return store_feeds(db, [(update, interval)], cfg, now=now, rng=rng)[0]
+
+
+def store_feeds(db: Database, updates: Sequence[tuple[FeedUpdate, timedelta | None]], cfg: Config, *,
+                now: datetime, rng: random.Random | None = None) -> list[FeedOutcome]:
+    """Store several feeds' outcomes in one transaction (used for body-less results: 304s and errors,
+    where a transaction each would cost more than the work)."""
     rng = rng or random.Random()
-    interval = interval or cfg.fetch.poll_interval
+    outcomes: list[FeedOutcome] = []
+    with db.session() as session:
+        for update, interval in updates:
+            every = interval or cfg.fetch.poll_interval
+            outcomes.append(_store(session, update, cfg, now=now, rng=rng, interval=every))
+    return outcomes
+
+
+def _store(session: Session, update: FeedUpdate, cfg: Config, *, now: datetime, rng: random.Random,
+           interval: timedelta) -> FeedOutcome:
+    f = update.fetch
     failed = f.error is not None or update.error is not None
     stored = StoreResult()
-    with db.session() as session:
-        if not failed and update.articles:
-            stored = store_articles(session, update.articles, now=now,
-                                    window_of=lambda t: window_start(t, cfg.signals.window_hours),
-                                    similar=similar_fn(cfg))
-        errors = 0 if not failed else error_count(session, f.source_id) + 1
-        outcome = FeedOutcome(
-            source_id=f.source_id,
-            polled_at=f.fetched_at,
-            next_poll_at=next_poll_at(now=now, interval=interval, error_count=errors,
-                                      retry_after=f.retry_after, ok=not failed, settings=cfg.fetch, rng=rng),
-            ok=not failed,
-            not_modified=f.not_modified,
-            http_status=f.status,
-            error=f.error or update.error,
-            error_kind=f.error_kind or ("parse" if update.error else None),
-            warning=update.warning,
-            etag=f.etag,
-            last_modified=f.last_modified,
-            body_hash=f.body_hash,
-            title=update.title,
-            new_url=getattr(f, "permanent_redirect", None),
-            stored=stored.inserted,
-        )
-        record_outcome(session, outcome)
-        record_poll(session, f.source_id, window_start(f.fetched_at, cfg.signals.window_hours), not failed)
+    if not failed and update.articles:
+        stored = store_articles(session, update.articles, now=now,
+                                window_of=lambda t: window_start(t, cfg.signals.window_hours),
+                                similar=similar_fn(cfg))
+    errors = 0 if not failed else error_count(session, f.source_id) + 1
+    outcome = FeedOutcome(
+        source_id=f.source_id,
+        polled_at=f.fetched_at,
+        next_poll_at=next_poll_at(now=now, interval=interval, error_count=errors,
+                                  retry_after=f.retry_after, ok=not failed, settings=cfg.fetch, rng=rng),
+        ok=not failed,
+        not_modified=f.not_modified,
+        http_status=f.status,
+        error=f.error or update.error,
+        error_kind=f.error_kind or ("parse" if update.error else None),
+        warning=update.warning,
+        etag=f.etag,
+        last_modified=f.last_modified,
+        body_hash=f.body_hash,
+        title=update.title,
+        new_url=getattr(f, "permanent_redirect", None),
+        stored=stored.inserted,
+    )
+    record_outcome(session, outcome)
+    record_poll(session, f.source_id, window_start(f.fetched_at, cfg.signals.window_hours), not failed)
     return outcome

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import PipelineError
 from pipeline.fetch import fetch_all
-from pipeline.storage.sources import SourceSpec, claim_due, release_leases, sync_sources
+from pipeline.storage.sources import FeedOutcome, SourceSpec, claim_due, release_leases, sync_sources
 from pipeline.types import FetchResult, SourceForUpdate
-from pipeline.update import FeedUpdate, process_feed, store_feed
+from pipeline.update import FeedUpdate, process_feed, store_feeds
 
 if TYPE_CHECKING:
     from pipeline.config import Config
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+LIGHT_BATCH = 100  # body-less outcomes written per transaction
 POOL_THRESHOLD = 8  # fewer bodies than this are processed inline: a pool costs more than it saves
 
 
@@ -111,19 +112,9 @@ def poll_once(cfg: Config, db: Database, matcher: Matcher, *, all_sources: bool 
     fetcher.start()
     rng = random.Random()
     pending: dict[Future[FeedUpdate], FetchResult] = {}
-    done_count = 0
+    light: list[FeedUpdate] = []  # body-less results (304s, errors), written together
 
-    def finish(update: FeedUpdate) -> None:
-        nonlocal done_count
-        src = by_id[update.fetch.source_id]
-        done_count += 1
-        try:
-            outcome = store_feed(db, update, cfg, now=clock(), rng=rng, interval=intervals.get(src.name))
-        except PipelineError as exc:  # one feed's storage failure is that feed's error
-            summary.failed += 1
-            summary.errors.append({"source": src.name, "kind": "storage", "error": str(exc)})
-            log.error("storing feed %s failed: %s", src.name, exc)
-            return
+    def account(src: SourceForUpdate, outcome: FeedOutcome) -> None:
         if outcome.ok:
             summary.ok += 1
             summary.not_modified += int(outcome.not_modified)
@@ -133,26 +124,51 @@ def poll_once(cfg: Config, db: Database, matcher: Matcher, *, all_sources: bool 
             summary.errors.append({"source": src.name, "kind": outcome.error_kind, "error": outcome.error})
             log.warning("feed %s failed: %s", src.name, outcome.error)
         if progress:
-            progress(done_count, len(claimed))
+            progress(summary.ok + summary.failed, len(claimed))
+
+    def finish(updates: list[FeedUpdate]) -> None:
+        if not updates:
+            return
+        srcs = [by_id[u.fetch.source_id] for u in updates]
+        try:
+            outcomes = store_feeds(db, [(u, intervals.get(src.name)) for u, src in zip(updates, srcs, strict=True)],
+                                   cfg, now=clock(), rng=rng)
+        except PipelineError as exc:  # a storage failure is those feeds' error, never the cycle's
+            if len(updates) > 1:  # retry one by one so one bad row does not fail its neighbours
+                for u in updates:
+                    finish([u])
+                return
+            summary.failed += 1
+            summary.errors.append({"source": srcs[0].name, "kind": "storage", "error": str(exc)})
+            log.error("storing feed %s failed: %s", srcs[0].name, exc)
+            return
+        for src, outcome in zip(srcs, outcomes, strict=True):
+            account(src, outcome)
 
     try:
         fetching = True
         while fetching or pending:
+            idle = False
             try:
                 item = results.get(timeout=0.05 if pending else 1.0)
             except queue.Empty:
-                item = ...  # type: ignore[assignment]
-            if item is None:
-                fetching = False
-            elif isinstance(item, FetchResult):
+                item, idle = None, True
+            if item is None and not idle:
+                fetching = False  # the fetch thread's end marker
+            elif item is not None:
                 if item.body is None:
-                    finish(FeedUpdate(fetch=item))
+                    light.append(FeedUpdate(fetch=item))
                 elif pool is None:
-                    finish(process_feed(item, cfg, matcher))
+                    finish([process_feed(item, cfg, matcher)])
                 else:
                     pending[pool.submit(_process_in_worker, item)] = item
+            # Flush body-less outcomes in batches, and whenever the queue goes quiet.
+            if len(light) >= LIGHT_BATCH or (light and (idle or not fetching)):
+                finish(light)
+                light = []
             for fut in [f for f in pending if f.done()]:
-                finish(_result_or_error(fut, pending.pop(fut)))
+                finish([_result_or_error(fut, pending.pop(fut))])
+        finish(light)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
