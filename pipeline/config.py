@@ -62,6 +62,7 @@ class ServiceSettings(_Strict):
     retention_days: int | None = Field(default=400, gt=0)  # articles older than this are pruned; None keeps all
     worker_id: str | None = None  # defaults to host:pid
     lease_seconds: float = Field(default=600, gt=0)
+    claim_batch: int = Field(default=100, ge=1)  # feeds one worker leases at a time within a cycle
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 

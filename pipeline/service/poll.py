@@ -85,36 +85,111 @@ def _noop() -> int:
 def poll_once(cfg: Config, db: Database, matcher: Matcher, *, all_sources: bool = False,
               now: Callable[[], datetime] | None = None, workers: int | None = None,
               progress: Callable[[int, int], None] | None = None) -> PollSummary:
-    """Run one cycle over due feeds (or every enabled feed); never raises for a bad feed."""
+    """Run one cycle over due feeds (or every enabled feed); never raises for a bad feed.
+
+    Feeds are leased in batches of ``service.claim_batch``, so several workers on one PostgreSQL
+    share a cycle's feeds (``FOR UPDATE SKIP LOCKED``) instead of the first one taking them all.
+    """
     clock = now or (lambda: datetime.now(UTC))
     started = clock()
     owner = worker_id(cfg)
     with db.session() as s:
         sync_sources(s, source_specs(cfg), started)
-    with db.session() as s:
-        claimed = claim_due(s, now=started, owner=owner, lease=timedelta(seconds=cfg.service.lease_seconds),
-                            all_enabled=all_sources)
-    summary = PollSummary(feeds=len(claimed))
-    if not claimed:
-        return summary
-    intervals = {s.name: timedelta(minutes=s.poll_interval_minutes) for s in cfg.sources if s.poll_interval_minutes}
-    by_id = {c.id: c for c in claimed}
+    cycle = _Cycle(cfg, db, matcher, clock, progress)
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     pool: ProcessPoolExecutor | None = None
-    if len(claimed) >= POOL_THRESHOLD and n_workers > 1:
-        # Start the workers before the fetch thread exists: forking a threaded process is unsafe.
-        pool = ProcessPoolExecutor(n_workers, mp_context=get_context("fork"), initializer=_init_worker,
-                                   initargs=(cfg,))
-        for f in [pool.submit(_noop) for _ in range(n_workers)]:
-            f.result()
-    results: queue.Queue[FetchResult | None] = queue.Queue()
-    fetcher = threading.Thread(target=_fetch_thread, args=(claimed, cfg, results), name="fetch", daemon=True)
-    fetcher.start()
-    rng = random.Random()
-    pending: dict[Future[FeedUpdate], FetchResult] = {}
-    light: list[FeedUpdate] = []  # body-less results (304s, errors), written together
+    try:
+        while True:
+            with db.session() as s:
+                claimed = claim_due(s, now=clock(), owner=owner, lease=timedelta(seconds=cfg.service.lease_seconds),
+                                    all_enabled=all_sources, polled_before=started, limit=cfg.service.claim_batch)
+            if not claimed:
+                break
+            cycle.summary.feeds += len(claimed)
+            if pool is None and len(claimed) >= POOL_THRESHOLD and n_workers > 1:
+                # Started while no fetch thread exists: forking a threaded process is unsafe.
+                pool = ProcessPoolExecutor(n_workers, mp_context=get_context("fork"), initializer=_init_worker,
+                                           initargs=(cfg,))
+                for f in [pool.submit(_noop) for _ in range(n_workers)]:
+                    f.result()
+            cycle.run_batch(claimed, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        with db.session() as s:
+            release_leases(s, owner)
+    cycle.summary.seconds = (clock() - started).total_seconds()
+    return cycle.summary
 
-    def account(src: SourceForUpdate, outcome: FeedOutcome) -> None:
+
+class _Cycle:
+    """The state of one poll cycle: fetch a batch on a thread, process on the pool, store here."""
+
+    def __init__(self, cfg: Config, db: Database, matcher: Matcher, clock: Callable[[], datetime],
+                 progress: Callable[[int, int], None] | None) -> None:
+        self.cfg, self.db, self.matcher, self.clock, self.progress = cfg, db, matcher, clock, progress
+        self.summary = PollSummary()
+        self.rng = random.Random()
+        self.intervals = {s.name: timedelta(minutes=s.poll_interval_minutes)
+                          for s in cfg.sources if s.poll_interval_minutes}
+        self.by_id: dict[int, SourceForUpdate] = {}
+
+    def run_batch(self, claimed: list[SourceForUpdate], pool: ProcessPoolExecutor | None) -> None:
+        self.by_id.update({c.id: c for c in claimed})
+        results: queue.Queue[FetchResult | None] = queue.Queue()
+        fetcher = threading.Thread(target=_fetch_thread, args=(claimed, self.cfg, results), name="fetch",
+                                   daemon=True)
+        fetcher.start()
+        pending: dict[Future[FeedUpdate], FetchResult] = {}
+        light: list[FeedUpdate] = []  # body-less results (304s, errors), written together
+        try:
+            fetching = True
+            while fetching or pending:
+                idle = False
+                try:
+                    item = results.get(timeout=0.05 if pending else 1.0)
+                except queue.Empty:
+                    item, idle = None, True
+                if item is None and not idle:
+                    fetching = False  # the fetch thread's end marker
+                elif item is not None:
+                    if item.body is None:
+                        light.append(FeedUpdate(fetch=item))
+                    elif pool is None:
+                        self.finish([process_feed(item, self.cfg, self.matcher)])
+                    else:
+                        pending[pool.submit(_process_in_worker, item)] = item
+                # Flush body-less outcomes in batches, and whenever the queue goes quiet.
+                if len(light) >= LIGHT_BATCH or (light and (idle or not fetching)):
+                    self.finish(light)
+                    light = []
+                for fut in [f for f in pending if f.done()]:
+                    self.finish([_result_or_error(fut, pending.pop(fut))])
+            self.finish(light)
+        finally:
+            fetcher.join(timeout=5)
+
+    def finish(self, updates: list[FeedUpdate]) -> None:
+        if not updates:
+            return
+        srcs = [self.by_id[u.fetch.source_id] for u in updates]
+        try:
+            outcomes = store_feeds(self.db, [(u, self.intervals.get(src.name)) for u, src in
+                                             zip(updates, srcs, strict=True)], self.cfg, now=self.clock(), rng=self.rng)
+        except PipelineError as exc:  # a storage failure is those feeds' error, never the cycle's
+            if len(updates) > 1:  # retry one by one so one bad row does not fail its neighbours
+                for u in updates:
+                    self.finish([u])
+                return
+            self.summary.failed += 1
+            self.summary.errors.append({"source": srcs[0].name, "kind": "storage", "error": str(exc)})
+            log.error("storing feed %s failed: %s", srcs[0].name, exc)
+            return
+        for src, outcome in zip(srcs, outcomes, strict=True):
+            self.account(src, outcome)
+
+    def account(self, src: SourceForUpdate, outcome: FeedOutcome) -> None:
+        summary = self.summary
         if outcome.ok:
             summary.ok += 1
             summary.not_modified += int(outcome.not_modified)
@@ -123,60 +198,8 @@ def poll_once(cfg: Config, db: Database, matcher: Matcher, *, all_sources: bool 
             summary.failed += 1
             summary.errors.append({"source": src.name, "kind": outcome.error_kind, "error": outcome.error})
             log.warning("feed %s failed: %s", src.name, outcome.error)
-        if progress:
-            progress(summary.ok + summary.failed, len(claimed))
-
-    def finish(updates: list[FeedUpdate]) -> None:
-        if not updates:
-            return
-        srcs = [by_id[u.fetch.source_id] for u in updates]
-        try:
-            outcomes = store_feeds(db, [(u, intervals.get(src.name)) for u, src in zip(updates, srcs, strict=True)],
-                                   cfg, now=clock(), rng=rng)
-        except PipelineError as exc:  # a storage failure is those feeds' error, never the cycle's
-            if len(updates) > 1:  # retry one by one so one bad row does not fail its neighbours
-                for u in updates:
-                    finish([u])
-                return
-            summary.failed += 1
-            summary.errors.append({"source": srcs[0].name, "kind": "storage", "error": str(exc)})
-            log.error("storing feed %s failed: %s", srcs[0].name, exc)
-            return
-        for src, outcome in zip(srcs, outcomes, strict=True):
-            account(src, outcome)
-
-    try:
-        fetching = True
-        while fetching or pending:
-            idle = False
-            try:
-                item = results.get(timeout=0.05 if pending else 1.0)
-            except queue.Empty:
-                item, idle = None, True
-            if item is None and not idle:
-                fetching = False  # the fetch thread's end marker
-            elif item is not None:
-                if item.body is None:
-                    light.append(FeedUpdate(fetch=item))
-                elif pool is None:
-                    finish([process_feed(item, cfg, matcher)])
-                else:
-                    pending[pool.submit(_process_in_worker, item)] = item
-            # Flush body-less outcomes in batches, and whenever the queue goes quiet.
-            if len(light) >= LIGHT_BATCH or (light and (idle or not fetching)):
-                finish(light)
-                light = []
-            for fut in [f for f in pending if f.done()]:
-                finish([_result_or_error(fut, pending.pop(fut))])
-        finish(light)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-        fetcher.join(timeout=5)
-        with db.session() as s:
-            release_leases(s, owner)
-    summary.seconds = (clock() - started).total_seconds()
-    return summary
+        if self.progress:
+            self.progress(summary.ok + summary.failed, summary.feeds)
 
 
 def _result_or_error(fut: Future[FeedUpdate], fetch: FetchResult) -> FeedUpdate:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pipeline.storage.models import Source
@@ -46,28 +47,33 @@ class FeedOutcome:
 def sync_sources(session: Session, specs: Sequence[SourceSpec], now: datetime) -> dict[str, int]:
     """Make the table match the config: add new sources, update URLs, disable removed ones.
 
-    Removed sources are disabled, never deleted, so their articles and history stay.
+    Removed sources are disabled, never deleted, so their articles and history stay. Several
+    workers may sync at once: new rows go in with ON CONFLICT DO NOTHING, so none of them fails.
     Returns name -> id for the configured sources.
     """
     existing = {s.name: s for s in session.scalars(select(Source))}
+    missing = [spec for spec in specs if spec.name not in existing]
+    if missing:
+        dialect = session.get_bind().dialect.name
+        ins = postgresql.insert(Source) if dialect == "postgresql" else sqlite.insert(Source)
+        session.execute(ins.on_conflict_do_nothing(index_elements=["name"]), [
+            {"name": spec.name, "url": spec.url, "enabled": spec.enabled, "status": "new", "error_count": 0,
+             "entries_stored": 0, "created_at": now, "next_poll_at": now}
+            for spec in missing])
+        existing = {s.name: s for s in session.scalars(select(Source))}
     wanted = {spec.name for spec in specs}
     ids: dict[str, int] = {}
     for spec in specs:
-        row = existing.get(spec.name)
-        if row is None:
-            row = Source(name=spec.name, url=spec.url, enabled=spec.enabled, status="new", error_count=0,
-                         entries_stored=0, created_at=now, next_poll_at=now)
-            session.add(row)
-            session.flush()
-        else:
-            if row.url != spec.url:
-                # A new URL is a new feed: forget the old validators so the first fetch is full.
-                row.url, row.etag, row.last_modified, row.body_hash = spec.url, None, None, None
-                row.next_poll_at = now
+        row = existing[spec.name]
+        if row.url != spec.url:
+            # A new URL is a new feed: forget the old validators so the first fetch is full.
+            row.url, row.etag, row.last_modified, row.body_hash = spec.url, None, None, None
+            row.next_poll_at = now
+        if row.enabled != spec.enabled:
             row.enabled = spec.enabled
         ids[spec.name] = row.id
     for name, row in existing.items():
-        if name not in wanted and row.enabled and not name.startswith("import:"):
+        if name not in wanted and row.enabled and row.url:
             row.enabled = False
     return ids
 
@@ -83,25 +89,42 @@ def ensure_import_source(session: Session, name: str, now: datetime) -> int:
     return row.id
 
 
+_CLAIM_TRIES = 20
+
+
 def claim_due(session: Session, *, now: datetime, owner: str, lease: timedelta, all_enabled: bool = False,
-              limit: int | None = None) -> list[SourceForUpdate]:
+              limit: int | None = None, polled_before: datetime | None = None) -> list[SourceForUpdate]:
     """Lease the feeds that are due (or every enabled one) to ``owner``.
 
-    On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several workers claim disjoint sets;
-    a lease that is not released (a crashed worker) expires after ``lease``.
+    The lease is a compare-and-set UPDATE (only rows whose lease is free or expired change hands),
+    so two workers never hold one feed, on SQLite as on PostgreSQL, where ``FOR UPDATE SKIP LOCKED``
+    also keeps them from waiting on each other. A lease that is not released (a crashed worker)
+    expires after ``lease``; a feed whose outcome could not be stored keeps its lease, and so is not
+    handed out again in the same cycle. ``polled_before`` skips feeds already polled in this cycle,
+    so a cycle can claim in batches (``--all`` would otherwise hand the same feeds out again).
     """
-    q = select(Source).where(Source.enabled.is_(True), Source.url != "")
+    free = or_(Source.lease_until.is_(None), Source.lease_until < now)
+    q = select(Source.id).where(Source.enabled.is_(True), Source.url != "", free)
     if not all_enabled:
         q = q.where(or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now))
-    q = q.where(or_(Source.lease_until.is_(None), Source.lease_until < now, Source.lease_owner == owner))
+    if polled_before is not None:
+        q = q.where(or_(Source.last_polled_at.is_(None), Source.last_polled_at < polled_before))
     q = q.order_by(Source.next_poll_at.asc().nulls_first(), Source.id)
     if limit:
         q = q.limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
-    rows = list(session.scalars(q))
-    for row in rows:
-        row.lease_owner, row.lease_until = owner, now + lease
+    won: set[int] = set()
+    for _ in range(_CLAIM_TRIES):
+        ids = list(session.scalars(q))
+        if not ids:
+            return []
+        won = set(session.scalars(
+            update(Source).where(Source.id.in_(ids), free).values(lease_owner=owner, lease_until=now + lease)
+            .returning(Source.id)))
+        if won:
+            break  # else another worker took these between our read and our write: look again
+    rows = session.scalars(select(Source).where(Source.id.in_(won)).order_by(Source.id)).all()
     return [SourceForUpdate(id=r.id, name=r.name, url=r.url, etag=r.etag, last_modified=r.last_modified,
                             body_hash=r.body_hash, error_count=r.error_count) for r in rows]
 

@@ -290,7 +290,7 @@ def _parse_node(raw: object, where: str, ctx: _Context, line_of: object = None) 
         if not isinstance(value, list) or not value:
             raise ThemeDefinitionError(f"{where}: 'all' must be a non-empty list of rules{_line(line_of)}")
         return AllOf(items=tuple(_parse_node(v, f"{where} > item {j}", ctx, line_of) for j, v in enumerate(value, 1)))
-    exclude = _exclude(raw.get("except"), where, line_of)
+    exclude = _exclude(raw.get("except"), where, ctx, line_of)
     if kind == "any":
         if not isinstance(value, list):
             value = [value]
@@ -335,18 +335,39 @@ def _near(raw: Mapping[str, Any], where: str, ctx: _Context, exclude: tuple[Term
                 across_sentences=across)
 
 
-def _exclude(raw: object, where: str, line_of: object) -> tuple[Term, ...]:
+def _exclude(raw: object, where: str, ctx: _Context, line_of: object) -> tuple[Term, ...]:
     if raw is None:
         return ()
     items = raw if isinstance(raw, list) else [raw]
     out: list[Term] = []
     for v in items:
-        if isinstance(v, Mapping) and set(v) <= {"exact", "not_in_caps"} and "exact" in v:
+        if isinstance(v, Mapping) and set(v) == {"ref"}:
+            out.extend(_excluded_terms(v["ref"], f"{where} > except", ctx, line_of))
+        elif isinstance(v, Mapping) and set(v) <= {"exact", "not_in_caps"} and "exact" in v:
             vals = v["exact"] if isinstance(v["exact"], list) else [v["exact"]]
             out.extend(_term(x, f"{where} > except", exact=True, not_in_caps=False, line_of=line_of) for x in vals)
         else:
             out.append(_term(v, f"{where} > except", exact=False, not_in_caps=False, line_of=line_of))
     return tuple(out)
+
+
+def _excluded_terms(name: object, where: str, ctx: _Context, line_of: object) -> list[Term]:
+    """The terms of a definition named in an ``except`` list: a term, or a list of terms (nested lists too)."""
+    if not isinstance(name, str):
+        raise ThemeDefinitionError(f"{where}: 'ref' must name a definition, got {name!r}{_line(line_of)}")
+    node = ctx.resolve(name, where, line_of)
+    terms: list[Term] = []
+    pending: list[Node] = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Term):
+            terms.append(item)
+        elif isinstance(item, AnyOf) and not item.exclude:
+            pending.extend(reversed(item.items))
+        else:
+            raise ThemeDefinitionError(f"{where}: definition '{name}' must be a term or a list of terms to be used "
+                                       f"in 'except' (no near, all, not or except inside){_line(line_of)}")
+    return terms
 
 
 def _term(raw: object, where: str, *, exact: bool, not_in_caps: bool, line_of: object) -> Term:
