@@ -78,7 +78,7 @@ def test_retag_applies_a_changed_definition(tmp_path: Path, capsys: pytest.Captu
     themes.write_text("themes:\n  - id: weather\n    label: Weather\n    rules: [flood*]\n")
     cfg = tmp_path / "config.yaml"
     cfg.write_text(f"database:\n  url: sqlite:///{tmp_path / 'r.db'}\nsources: []\nthemes: themes.yaml\n")
-    lines = [{"url": f"https://x.example/{i}", "title": f"t{i}", "published": "2026-03-0{}T10:00:00Z".format(i + 1),
+    lines = [{"url": f"https://x.example/{i}", "title": f"t{i}", "published": f"2026-03-0{i + 1}T10:00:00Z",
               "source": "x", "text": text}
              for i, text in enumerate(["Floods hit the valley after the storm broke.",
                                        "A heatwave and drought gripped the south for weeks."])]
@@ -93,8 +93,9 @@ def test_retag_applies_a_changed_definition(tmp_path: Path, capsys: pytest.Captu
     assert summary["articles"] == 2 and summary["changed"] == 2 and summary["windows"] >= 1
     assert main(["--config", str(cfg), "detect", "--from", "2026-03-01", "--to", "2026-03-02", "--json"]) == 0
     capsys.readouterr()
-    from pipeline.storage.db import Database
     from sqlalchemy import text
+
+    from pipeline.storage.db import Database
 
     db = Database(f"sqlite:///{tmp_path / 'r.db'}")
     with db.engine.connect() as conn:
