@@ -73,17 +73,6 @@ def _served_headers(f: CorpusFile, url: str) -> dict[str, str]:
     return headers
 
 
-def _widen_backlog(server: FeedServer) -> None:
-    """Let 64 connections arrive at once: socketserver listens with a backlog of only 5.
-
-    With a full accept queue Linux drops the client's final handshake ACK, the client believes
-    it is connected and sends its request, and the server only picks it up after SYN-ACK
-    retransmits (1, 2, 4, 8, 16 s ...): the fetch then fails with a read timeout.  Calling
-    listen() again on the listening socket raises the backlog in place.
-    """
-    server._httpd.socket.listen(1024)
-
-
 def _readable_counts(items: list[tuple[bytes, dict[str, str]]]) -> list[int]:
     with ProcessPoolExecutor(max(1, min(2, os.cpu_count() or 1)), mp_context=get_context("spawn")) as pool:
         return list(pool.map(count_readable, items, chunksize=32))
@@ -96,7 +85,6 @@ def test_every_corpus_document_is_fetched_parsed_and_stored(
 ) -> None:
     db_url = f"sqlite:///{tmp_path / 'corpus.db'}"
     with FeedServer() as server:
-        _widen_backlog(server)
         urls: dict[str, str] = {}
         for f in corpus:
             urls[f.name] = server.add(f.url_path, Reply(body=f.path.read_bytes(), content_type=f.content_type,

@@ -182,6 +182,8 @@ class FeedServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops handshakes when dozens of fetches open at once.
+    request_queue_size = 1024
     feed_server: FeedServer
 
     def handle_error(self, request: object, client_address: object) -> None:
