@@ -2,17 +2,17 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 17:45:26.253467
+Create Date: 2026-11-29 18:25:28.454443
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy import Text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Text  # noqa: F401  (autogenerate renders JSONB(astext_type=Text()))
 
 import pipeline.storage.models.base
+from sqlalchemy.dialects import postgresql
 
 revision = '0001'
 down_revision = None
@@ -229,7 +229,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('source_id', 'window_start', name=op.f('pk_source_windows'))
     )
     op.create_table('article_bands',
-    sa.Column('band_key', sa.String(length=40), nullable=False),
+    sa.Column('band_key', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('article_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['article_id'], ['articles.id'], name=op.f('fk_article_bands_article_id_articles'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('band_key', 'article_id', name=op.f('pk_article_bands'))

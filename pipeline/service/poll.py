@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LIGHT_BATCH = 100  # body-less outcomes written per transaction
+HEAVY_ARTICLES = 500  # articles of processed feeds written per transaction
 POOL_THRESHOLD = 8  # fewer bodies than this are processed inline: a pool costs more than it saves
 
 
@@ -142,6 +143,7 @@ class _Cycle:
         fetcher.start()
         pending: dict[Future[FeedUpdate], FetchResult] = {}
         light: list[FeedUpdate] = []  # body-less results (304s, errors), written together
+        heavy: list[FeedUpdate] = []  # processed feeds waiting to be stored
         try:
             fetching = True
             while fetching or pending:
@@ -156,16 +158,22 @@ class _Cycle:
                     if item.body is None:
                         light.append(FeedUpdate(fetch=item))
                     elif pool is None:
-                        self.finish([process_feed(item, self.cfg, self.matcher)])
+                        heavy.append(process_feed(item, self.cfg, self.matcher))
                     else:
                         pending[pool.submit(_process_in_worker, item)] = item
-                # Flush body-less outcomes in batches, and whenever the queue goes quiet.
-                if len(light) >= LIGHT_BATCH or (light and (idle or not fetching)):
+                for fut in [f for f in pending if f.done()]:
+                    heavy.append(_result_or_error(fut, pending.pop(fut)))
+                # Outcomes are written in batches (a commit each costs more than a feed's rows), and at
+                # once whenever the queue goes quiet; a failing batch is retried feed by feed.
+                quiet = idle or not fetching
+                if len(light) >= LIGHT_BATCH or (light and quiet):
                     self.finish(light)
                     light = []
-                for fut in [f for f in pending if f.done()]:
-                    self.finish([_result_or_error(fut, pending.pop(fut))])
+                if sum(len(u.articles) for u in heavy) >= HEAVY_ARTICLES or (heavy and (quiet or not pending)):
+                    self.finish(heavy)
+                    heavy = []
             self.finish(light)
+            self.finish(heavy)
         finally:
             fetcher.join(timeout=5)
 

@@ -189,6 +189,7 @@ class Compiler:
     needles: dict[int, Needles | None] = field(default_factory=dict)
     checks: dict[Needles, NeedleCheck] = field(default_factory=dict)
     indexed: set[int] = field(default_factory=set)  # word-pattern ids whose positions the matcher records
+    excludes: dict[tuple[Term, ...], tuple[TermPlan, ...]] = field(default_factory=dict)
     count: int = 0
 
     def block(self, theme: ThemeDef, block: LanguageBlock) -> CompiledBlock:
@@ -236,7 +237,7 @@ class Compiler:
                 else:
                     items.append(sub)
             plan = AnyPlan(pid, tuple(items), frozenset(words), phrases,
-                           tuple(self._term(-1, t) for t in node.exclude),
+                           self._exclude(node.exclude),
                            positional=all(_positional(self.plan(i)) for i in node.items))
         elif isinstance(node, AllOf):
             plan = AllPlan(pid, tuple(self.plan(i) for i in node.items))
@@ -244,9 +245,17 @@ class Compiler:
             plan = NotPlan(pid, self.plan(node.item))
         else:
             plan = NearPlan(pid, self.plan(node.left), self.plan(node.right), node.within, node.ordered,
-                            tuple(self._term(-1, t) for t in node.exclude), node.across_sentences)
+                            self._exclude(node.exclude), node.across_sentences)
         self.plans[node] = plan
         return plan
+
+    def _exclude(self, terms: tuple[Term, ...]) -> tuple[TermPlan, ...]:
+        """One plan tuple per distinct ``except`` list, so the matcher finds its terms once per text."""
+        known = self.excludes.get(terms)
+        if known is None:
+            known = tuple(self._term(-1, t) for t in terms)
+            self.excludes[terms] = known
+        return known
 
     def _term(self, pid: int, term: Term) -> TermPlan:
         key = max(range(len(term.words)), key=lambda i: len(term.words[i].replace("*", "")))

@@ -188,7 +188,7 @@ class _Vocabulary:
 class _Doc:
     """One text's words, where the key words of terms occur, and a memo of evaluated plans."""
 
-    __slots__ = ("ids", "memo", "occ", "sentence", "words")
+    __slots__ = ("blocked", "ids", "memo", "occ", "sentence", "words")
 
     def __init__(self, norm: str, vocabulary: _Vocabulary) -> None:
         words, self.sentence = words_and_sentences(norm)
@@ -202,6 +202,8 @@ class _Doc:
                 occ[pid].append(i)
         self.occ = occ
         self.memo: dict[int, Result] = {}
+        # Where the terms of each `except` list occur, found once per text (lists are shared by many rules).
+        self.blocked: dict[int, list[Span]] = {}
 
     def eval(self, plan: Plan) -> Result:
         if plan.id in self.memo:
@@ -319,7 +321,11 @@ class _Doc:
         return spans or None
 
     def _drop_excluded(self, spans: list[Span], exclude: tuple[TermPlan, ...]) -> list[Span]:
-        blocked = sorted(s for t in exclude for s in self._term(t))
+        blocked = self.blocked.get(id(exclude))
+        if blocked is None:
+            occ = self.occ  # a term can only occur where its key word does
+            blocked = sorted(s for t in exclude if t.pids[t.key] in occ for s in self._term(t))
+            self.blocked[id(exclude)] = blocked
         if not blocked:
             return spans
         starts = [s for s, _ in blocked]

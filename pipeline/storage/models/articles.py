@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipeline.storage.models.base import Base, JSONType, UTCDateTime
@@ -46,7 +57,7 @@ class ArticleBand(Base):
 
     __tablename__ = "article_bands"
 
-    band_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # see band_ints
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
 
     __table_args__ = (Index("ix_article_bands_article_id", "article_id"),)
