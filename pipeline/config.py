@@ -92,6 +92,9 @@ class Config(_Strict):
         return self
 
 
+_SCALARS = yaml.constructor.SafeConstructor()  # resolves int, float, bool, null and timestamp scalars
+
+
 class _Located:
     """Plain data built from a YAML node tree, remembering each path's line."""
 
@@ -114,7 +117,7 @@ class _Located:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(v, (*path, i)) for i, v in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
-        value = yaml.safe_load(yaml.serialize(node)) if node.tag != "tag:yaml.org,2002:str" else node.value
+        value = node.value if node.tag == "tag:yaml.org,2002:str" else _SCALARS.construct_object(node)
         if isinstance(value, str):
             value = self._substitute(value, path)
             if node.style is None and value != node.value:
@@ -158,7 +161,12 @@ def read_yaml(path: Path) -> tuple[Any, _Located]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        try:
+            node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except yaml.YAMLError:
+            # libyaml is fast but places some errors at the end of the input; the pure-Python parser
+            # names the line where the document went wrong.
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -248,12 +256,27 @@ def build_matcher(cfg: Config) -> Any:
     return compile_themes(load_theme_set(cfg), cfg.matcher)
 
 
+_THEME_FILES: dict[tuple[str, int, int], Any] = {}
+
+
 def load_theme_set(cfg: Config) -> Any:
-    """Load and compile the configured themes (a path or inline definitions)."""
+    """Load and check the configured themes (a path or inline definitions).
+
+    A theme file is read once per process while it is unchanged (start-up checks it, the matcher
+    is then built from it): keyed by path, size and modification time.
+    """
     from pipeline.themes import load_theme_file, parse_themes
 
     if cfg.themes is None:
         return parse_themes([], "themes (none configured)")
     if isinstance(cfg.themes, str):
-        return load_theme_file(_resolve(cfg.base_dir, cfg.themes))
+        path = _resolve(cfg.base_dir, cfg.themes)
+        try:
+            st = path.stat()
+        except OSError:
+            return load_theme_file(path)  # raises the clear "cannot read" error
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+        if key not in _THEME_FILES:
+            _THEME_FILES[key] = load_theme_file(path)
+        return _THEME_FILES[key]
     return parse_themes(cfg.themes, "config.yaml: themes")

@@ -68,11 +68,6 @@ def source_specs(cfg: Config) -> list[SourceSpec]:
 _W: dict[str, Any] = {}
 
 
-def _init_worker(cfg: Config) -> None:
-    from pipeline.config import build_matcher
-
-    _W["cfg"] = cfg
-    _W["matcher"] = build_matcher(cfg)
 
 
 def _process_in_worker(fetch: FetchResult) -> FeedUpdate:
@@ -108,11 +103,12 @@ def poll_once(cfg: Config, db: Database, matcher: Matcher, *, all_sources: bool 
                 break
             cycle.summary.feeds += len(claimed)
             if pool is None and len(claimed) >= POOL_THRESHOLD and n_workers > 1:
-                # Started while no fetch thread exists: forking a threaded process is unsafe.
-                pool = ProcessPoolExecutor(n_workers, mp_context=get_context("fork"), initializer=_init_worker,
-                                           initargs=(cfg,))
-                for f in [pool.submit(_noop) for _ in range(n_workers)]:
-                    f.result()
+                # The workers inherit the compiled matcher through fork (no recompiling, no pickling).
+                # With the fork start method the pool forks every worker at its first submit, which
+                # happens here, while no fetch thread exists: forking a threaded process is unsafe.
+                _W["cfg"], _W["matcher"] = cfg, matcher
+                pool = ProcessPoolExecutor(n_workers, mp_context=get_context("fork"))
+                pool.submit(_noop)
             cycle.run_batch(claimed, pool)
     finally:
         if pool is not None:

@@ -56,7 +56,11 @@ class _LineDict(dict[Any, Any]):
     line: int | None = None
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's loader when PyYAML was built with it: several times faster on a large theme file.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """PyYAML's safe loader, recording each mapping's line number."""
 
 
@@ -66,7 +70,12 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _Line
     return out
 
 
+class _SlowLineLoader(yaml.SafeLoader):
+    """The same in pure Python, for error messages."""
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_SlowLineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def load_theme_file(path: str | Path) -> ThemeSet:
@@ -79,7 +88,10 @@ def load_theme_file(path: str | Path) -> ThemeSet:
     except UnicodeDecodeError as exc:
         raise ThemeDefinitionError(f"{p}: theme file is not UTF-8 text: {exc}") from exc
     try:
-        data = yaml.load(raw, Loader=_LineLoader)
+        try:
+            data = yaml.load(raw, Loader=_LineLoader)
+        except yaml.YAMLError:
+            data = yaml.load(raw, Loader=_SlowLineLoader)  # the pure-Python parser places errors better
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
