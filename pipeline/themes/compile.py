@@ -104,21 +104,41 @@ class Plan:
 class TermPlan(Plan):
     """A word or phrase: its word-pattern ids, and which word the matcher looks up by position."""
 
-    __slots__ = ("key", "not_in_caps", "pids", "source")
+    __slots__ = ("key", "not_in_caps", "others", "pids", "source")
 
     def __init__(self, pid: int, pids: tuple[int, ...], key: int, not_in_caps: bool, source: str) -> None:
         super().__init__(pid)
         self.pids = pids
         self.key = key  # index into pids of the longest word (likely the rarest); others are only verified
+        # The other words of a phrase: (offset from the key word, pattern id).
+        self.others = tuple((j - key, pids[j]) for j in range(len(pids)) if j != key)
         self.not_in_caps = not_in_caps
         self.source = source
+
+
+class ExcludeTerms(tuple[TermPlan, ...]):
+    """The terms of one ``except`` list, and the same terms by the id of their key word."""
+
+    by_key: dict[int, tuple[TermPlan, ...]]
+    keys: frozenset[int]
+
+
+def _exclude_terms(plans: tuple[TermPlan, ...]) -> ExcludeTerms:
+    out = ExcludeTerms(plans)
+    by_key: dict[int, tuple[TermPlan, ...]] = {}
+    for t in plans:
+        k = t.pids[t.key]
+        by_key[k] = (*by_key.get(k, ()), t)
+    out.by_key = by_key
+    out.keys = frozenset(by_key)
+    return out
 
 
 class AnyPlan(Plan):
     __slots__ = ("exclude", "items", "phrases", "positional", "words")
 
     def __init__(self, pid: int, items: tuple[Plan, ...], words: frozenset[int],
-                 phrases: dict[int, tuple[TermPlan, ...]], exclude: tuple[TermPlan, ...], positional: bool) -> None:
+                 phrases: dict[int, tuple[TermPlan, ...]], exclude: ExcludeTerms, positional: bool) -> None:
         super().__init__(pid)
         self.items = items  # what is neither a plain word nor a plain phrase
         self.words = words  # word-pattern ids of the plain single-word items
@@ -147,7 +167,7 @@ class NearPlan(Plan):
     __slots__ = ("across", "exclude", "left", "left_first", "ordered", "right", "within")
 
     def __init__(self, pid: int, left: Plan, right: Plan, within: int, ordered: bool,
-                 exclude: tuple[TermPlan, ...], across: bool) -> None:
+                 exclude: ExcludeTerms, across: bool) -> None:
         super().__init__(pid)
         self.across = across
         # Evaluate the cheaper operand first: when it is absent the other is never looked at.
@@ -189,7 +209,7 @@ class Compiler:
     needles: dict[int, Needles | None] = field(default_factory=dict)
     checks: dict[Needles, NeedleCheck] = field(default_factory=dict)
     indexed: set[int] = field(default_factory=set)  # word-pattern ids whose positions the matcher records
-    excludes: dict[tuple[Term, ...], tuple[TermPlan, ...]] = field(default_factory=dict)
+    excludes: dict[tuple[Term, ...], ExcludeTerms] = field(default_factory=dict)
     count: int = 0
 
     def block(self, theme: ThemeDef, block: LanguageBlock) -> CompiledBlock:
@@ -249,11 +269,11 @@ class Compiler:
         self.plans[node] = plan
         return plan
 
-    def _exclude(self, terms: tuple[Term, ...]) -> tuple[TermPlan, ...]:
+    def _exclude(self, terms: tuple[Term, ...]) -> ExcludeTerms:
         """One plan tuple per distinct ``except`` list, so the matcher finds its terms once per text."""
         known = self.excludes.get(terms)
         if known is None:
-            known = tuple(self._term(-1, t) for t in terms)
+            known = _exclude_terms(tuple(self._term(-1, t) for t in terms))
             self.excludes[terms] = known
         return known
 

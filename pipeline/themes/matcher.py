@@ -18,6 +18,7 @@ from pipeline.themes.compile import (
     AnyPlan,
     CompiledBlock,
     Compiler,
+    ExcludeTerms,
     NearPlan,
     NotPlan,
     Plan,
@@ -240,7 +241,7 @@ class _Doc:
         else:
             k = plan.key
             words, ids, last = self.words, self.ids, len(self.words)
-            others = [(j - k, pids[j]) for j in range(n) if j != k]
+            others = plan.others
             spans = [(q - k, q - k + n - 1) for q in self.occ.get(pids[k], ())
                      if q - k >= 0 and q - k + n <= last
                      and all(pid in ids.get(words[q + d], ()) for d, pid in others)]
@@ -320,11 +321,12 @@ class _Doc:
             spans = self._drop_excluded(spans, plan.exclude)
         return spans or None
 
-    def _drop_excluded(self, spans: list[Span], exclude: tuple[TermPlan, ...]) -> list[Span]:
+    def _drop_excluded(self, spans: list[Span], exclude: ExcludeTerms) -> list[Span]:
         blocked = self.blocked.get(id(exclude))
         if blocked is None:
-            occ = self.occ  # a term can only occur where its key word does
-            blocked = sorted(s for t in exclude if t.pids[t.key] in occ for s in self._term(t))
+            # A term can only occur where its key word does: look only at those present in this text.
+            by_key = exclude.by_key
+            blocked = sorted(s for k in exclude.keys & self.occ.keys() for t in by_key[k] for s in self._term(t))
             self.blocked[id(exclude)] = blocked
         if not blocked:
             return spans

@@ -124,7 +124,9 @@ def test_real_news_articles_spot_checks() -> None:
         rows = {r["article_id"]: r for r in csv.DictReader(f)}
     expected = {
         "1036": {"returning_fighters"},  # Tunisia divided over jihadists returning home
-        "1581": {"returning_fighters"},  # fears of foreign fighters returning from Syria and Iraq
+        # Fears of foreign fighters returning from Syria and Iraq; and its background box says "the group has
+        # lost more than a quarter of its territory" (the same box in article 3346 carried territory before).
+        "1581": {"returning_fighters", "territorial_focus"},
         "1897": {"territorial_focus"},  # Syrian regime recaptures Palmyra from ISIS
         "1378": {"territorial_focus"},  # Iraqi forces take control of Mosul airport
         "1": set(),  # DeVos confirmed as education secretary
