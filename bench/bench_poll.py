@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PIPELINE = [sys.executable, "-m", "pipeline"]
 
 
-def pipeline_round(farm: Farm, tmp: Path) -> tuple[float, int, float]:
+def pipeline_round(farm: Farm, tmp: Path) -> tuple[float, int, float, float, float]:
     db = tmp / "pipeline.db"
     cfg = tmp / "config.yaml"
     lines = [
@@ -50,6 +50,7 @@ def pipeline_round(farm: Farm, tmp: Path) -> tuple[float, int, float]:
     )
     cold = time.perf_counter() - t0
     stored = json.loads(out.stdout)["articles_stored"]
+    cold_cycle = json.loads(out.stdout)["seconds"]
     t0 = time.perf_counter()
     out = subprocess.run(
         [*PIPELINE, "poll", "--once", "--all", "--json"], check=True, env=env, capture_output=True, text=True
@@ -57,7 +58,7 @@ def pipeline_round(farm: Farm, tmp: Path) -> tuple[float, int, float]:
     warm = time.perf_counter() - t0
     summary = json.loads(out.stdout)
     assert summary["articles_stored"] == 0, summary
-    return cold, stored, warm
+    return cold, stored, warm, cold_cycle, summary["seconds"]
 
 
 def reader_round(farm: Farm, tmp: Path, workers: int) -> tuple[float, int, float]:
@@ -85,7 +86,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8, help="reader's update_feeds workers")
     args = parser.parse_args()
     logging.getLogger("reader").setLevel(logging.ERROR)
-    ours: list[tuple[float, int, float]] = []
+    ours: list[tuple[float, int, float, float, float]] = []
     theirs: list[tuple[float, int, float]] = []
     with start_farm(feeds=args.feeds, items=args.items) as farm:
         print(
@@ -118,6 +119,10 @@ def main() -> None:
         f"| reader update_feeds(workers={args.workers}) | {r_cold:.2f} | {theirs[0][1]} | {r_rate:,.0f} | "
         f"{r_warm:.3f} | 1/{r_cold / r_warm:.0f} |"
     )
+    c_cold = statistics.median(o[3] for o in ours)
+    c_warm = statistics.median(o[4] for o in ours)
+    print(f"| pipeline, the poll cycle alone (in-process) | {c_cold:.2f} | {ours[0][1]} | "
+          f"{ours[0][1] / c_cold:,.0f} | {c_warm:.3f} | 1/{c_cold / c_warm:.0f} |")
     print(
         f"\npipeline/reader store rate: {p_rate / r_rate:.2f}x (target >= 3); "
         f"pipeline second/first: 1/{p_cold / p_warm:.1f} (target <= 1/20)"
