@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.alerts.settings import AlertSettings
 from pipeline.errors import ConfigError
@@ -21,6 +21,7 @@ from pipeline.fetch.settings import FetchSettings
 from pipeline.normalize.settings import NormalizeSettings
 from pipeline.signals.settings import SignalSettings
 from pipeline.themes.settings import MatcherSettings
+from pipeline.validation import HttpURL
 
 DEFAULT_CONFIG = "config.yaml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -36,16 +37,9 @@ class DatabaseSettings(_Strict):
 
 class SourceSettings(_Strict):
     name: str = Field(min_length=1, max_length=200)
-    url: str = Field(min_length=1)
+    url: HttpURL = Field(min_length=1)
     enabled: bool = True
     poll_interval_minutes: float | None = Field(default=None, gt=0)  # overrides fetch.poll_interval
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, v: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", v, re.IGNORECASE):
-            raise ValueError(f"must be an http(s) URL, got {v!r}")
-        return v
 
 
 class WebSettings(_Strict):

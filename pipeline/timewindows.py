@@ -30,3 +30,10 @@ def windows_between(first: datetime, last: datetime, hours: float) -> Iterator[t
     while start <= end:
         yield start, start + length
         start += length
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z suffix: the one form every output (CLI, API, payloads) uses."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

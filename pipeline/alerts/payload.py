@@ -40,20 +40,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pipeline.alerts.values import AlertRecord, ArticleRef
+from pipeline.timewindows import iso
 
 SCHEMA = "pipeline.alert-notification"
 SCHEMA_VERSION = 1
 
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a Z suffix (the same form as the CLI's)."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def json_safe(value: Any) -> Any:

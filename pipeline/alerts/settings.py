@@ -31,6 +31,8 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from pipeline.validation import HttpURL
+
 _SHORT_DURATION = re.compile(
     r"^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|secs?|seconds?|m|mins?|minutes?|h|hours?|d|days?|w|weeks?)\s*$", re.IGNORECASE
 )
@@ -114,16 +116,9 @@ class WebhookChannel(_ChannelBase):
     """An HTTP POST of the versioned JSON payload, signed by the Standard Webhooks convention."""
 
     type: Literal["webhook"]
-    url: str = Field(min_length=1)
+    url: HttpURL = Field(min_length=1)
     secret: str | None = Field(default=None, description="whsec_<base64>; unsigned when absent")
     headers: dict[str, HeaderSafe] = Field(default_factory=dict, description="extra request headers")
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, v: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", v, re.IGNORECASE):
-            raise ValueError(f"must be an http(s) URL, got {v!r}")
-        return v
 
     @field_validator("secret")
     @classmethod

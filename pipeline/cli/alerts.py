@@ -10,8 +10,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pipeline.cli.common import Context, iso, migrated_db, print_json
+from pipeline.cli.common import Context, migrated_db, print_json
 from pipeline.errors import DeliveryError, InputError, NotFoundError
+from pipeline.timewindows import iso
 
 T = TypeVar("T")
 

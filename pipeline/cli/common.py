@@ -10,6 +10,7 @@ from typing import Any
 from pipeline.config import Config, load_config
 from pipeline.errors import InputError, PipelineError
 from pipeline.storage.db import Database
+from pipeline.timewindows import iso
 
 
 class CommandFailed(PipelineError):
@@ -59,12 +60,6 @@ def _default(value: Any) -> Any:
         return value.isoformat()
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a Z suffix."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def parse_day(text: str, *, what: str) -> date:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pipeline.alerts.payload import iso, review_url
+from pipeline.alerts.payload import review_url
 from pipeline.errors import InputError, NotFoundError, StorageError
 from pipeline.review import data
 from pipeline.review.app import ctx_of, error_response, json_response
@@ -22,6 +22,7 @@ from pipeline.review.views import alert_json, article_json, delivery_json, event
 from pipeline.storage import alerts as alert_store
 from pipeline.storage import review as review_store
 from pipeline.storage.sources import list_sources, source_to_dict
+from pipeline.timewindows import iso
 
 NOTE_MAX = 4000
 ACTOR = "web"  # the token is shared: the trail says the action came through the web

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipeline.alerts.payload import alert_as_dict, explanation_numbers, iso, json_safe
+from pipeline.alerts.payload import alert_as_dict, explanation_numbers, json_safe
 from pipeline.alerts.values import AlertEventRecord, AlertRecord, ArticleRef, DeliveryRecord
 from pipeline.review import format as f
 from pipeline.review.highlight import Highlighted, Segment, Snippet, highlight
 from pipeline.storage.review import EvidenceArticle
+from pipeline.timewindows import iso
 
 
 @dataclass(frozen=True, slots=True)
