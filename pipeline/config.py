@@ -52,6 +52,8 @@ class WebSettings(_Strict):
 class ServiceSettings(_Strict):
     tick_seconds: float = Field(default=60, gt=0)  # how often the scheduler looks for due feeds
     detect_interval_minutes: float = Field(default=60, gt=0)
+    # A window is judged only this long after it closes, so late-polled articles of its last hours count.
+    detect_grace_minutes: float = Field(default=90, ge=0)
     dispatch_interval_seconds: float = Field(default=30, gt=0)
     retention_days: int | None = Field(default=400, gt=0)  # articles older than this are pruned; None keeps all
     worker_id: str | None = None  # defaults to host:pid

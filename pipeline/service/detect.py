@@ -91,10 +91,14 @@ def detect_period(cfg: Config, db: Database, *, first: datetime, end: datetime, 
 
 
 def detect_due(cfg: Config, db: Database, *, now: datetime | None = None) -> DetectResult:
-    """The live step: every closed window after each theme's last computed one."""
+    """The live step: every settled window (closed for ``service.detect_grace_minutes``) after each theme's
+    last computed one."""
     now = now or datetime.now(UTC)
-    return _run(cfg, db, first=None, end=window_start(now, cfg.signals.window_hours), dry_run=False, now=now,
-                resume=True)
+    # Windows whose end is at least the grace period behind us: feeds polled every 30 minutes still
+    # deliver the last hours of a window after it has closed.
+    settled = now - timedelta(minutes=cfg.service.detect_grace_minutes)
+    end = window_start(settled, cfg.signals.window_hours)
+    return _run(cfg, db, first=None, end=end, dry_run=False, now=now, resume=True)
 
 
 def _run(cfg: Config, db: Database, *, first: datetime | None, end: datetime, dry_run: bool, now: datetime,
