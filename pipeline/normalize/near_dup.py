@@ -34,10 +34,12 @@ import re
 import struct
 import zlib
 from functools import lru_cache
-
-from datasketch import MinHash
+from typing import TYPE_CHECKING
 
 from pipeline.errors import InputError
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 __all__ = [
     "DEFAULT_BANDS",
@@ -71,6 +73,9 @@ _WORD = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
 @lru_cache(maxsize=8)
 def _template(num_perm: int) -> MinHash:
     """An empty MinHash whose permutations are built once and shared by copies."""
+    # Imported here: datasketch pulls in SciPy (half a second), which only signature-making processes need.
+    from datasketch import MinHash
+
     return MinHash(num_perm=num_perm, seed=_SEED, hashfunc=zlib.crc32, scheme=_SCHEME)
 
 

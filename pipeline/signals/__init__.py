@@ -5,12 +5,9 @@ themes with almost no hits, a health gate, explanations, and composite rules ove
 ``evaluate_window`` over windows as ``run_series`` does.
 """
 
-from pipeline.signals.arl import arl0_cusum, arl0_sparse, describe_false_alarm_rate
-from pipeline.signals.baseline import Baseline, compute_baseline
-from pipeline.signals.composite import CompositeDecision, Shift, ShiftKey, evaluate_composite, run_composites
-from pipeline.signals.cusum import evaluate_window
-from pipeline.signals.fold import fold_windows, run_series
-from pipeline.signals.health import HealthCheck, check_health
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from pipeline.signals.settings import (
     CompositeMember,
     CompositeRule,
@@ -30,6 +27,42 @@ from pipeline.signals.types import (
     Span,
     WindowCount,
 )
+
+if TYPE_CHECKING:
+    from pipeline.signals.arl import arl0_cusum, arl0_sparse, describe_false_alarm_rate
+    from pipeline.signals.baseline import Baseline, compute_baseline
+    from pipeline.signals.composite import CompositeDecision, Shift, ShiftKey, evaluate_composite, run_composites
+    from pipeline.signals.cusum import evaluate_window
+    from pipeline.signals.fold import fold_windows, run_series
+    from pipeline.signals.health import HealthCheck, check_health
+
+# The math modules (SciPy, NumPy) load on first use: the config schema imports this package for its
+# settings, and every command would otherwise pay for SciPy at start-up.
+_LAZY = {
+    'arl0_cusum': 'arl',
+    'arl0_sparse': 'arl',
+    'describe_false_alarm_rate': 'arl',
+    'Baseline': 'baseline',
+    'compute_baseline': 'baseline',
+    'CompositeDecision': 'composite',
+    'Shift': 'composite',
+    'ShiftKey': 'composite',
+    'evaluate_composite': 'composite',
+    'run_composites': 'composite',
+    'evaluate_window': 'cusum',
+    'fold_windows': 'fold',
+    'run_series': 'fold',
+    'HealthCheck': 'health',
+    'check_health': 'health',
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pipeline.signals' has no attribute {name!r}")
+    return getattr(import_module(f"pipeline.signals.{module}"), name)
+
 
 __all__ = [
     "Baseline",
