@@ -16,12 +16,11 @@ import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
-from pipeline.errors import PipelineError
 from pipeline.fetch import fetch_all
 from pipeline.storage.sources import FeedOutcome, SourceSpec, claim_due, release_leases, sync_sources
 from pipeline.types import FetchResult, SourceForUpdate
@@ -180,17 +179,30 @@ class _Cycle:
         try:
             outcomes = store_feeds(self.db, [(u, self.intervals.get(src.name)) for u, src in
                                              zip(updates, srcs, strict=True)], self.cfg, now=self.clock(), rng=self.rng)
-        except PipelineError as exc:  # a storage failure is those feeds' error, never the cycle's
-            if len(updates) > 1:  # retry one by one so one bad row does not fail its neighbours
+        except Exception as exc:  # whatever one feed's rows do, it is that feed's error, never the cycle's
+            if len(updates) > 1:  # retry one by one so one bad feed does not fail its neighbours
                 for u in updates:
                     self.finish([u])
                 return
-            self.summary.failed += 1
-            self.summary.errors.append({"source": srcs[0].name, "kind": "storage", "error": str(exc)})
-            log.error("storing feed %s failed: %s", srcs[0].name, exc)
+            self.storage_failed(updates[0], srcs[0], exc)
             return
         for src, outcome in zip(srcs, outcomes, strict=True):
             self.account(src, outcome)
+
+    def storage_failed(self, update: FeedUpdate, src: SourceForUpdate, exc: Exception) -> None:
+        """Record a feed whose rows could not be stored as a failed poll (counted, backed off, visible)."""
+        message = f"storing the feed's entries failed: {exc.__class__.__name__}: {exc}".splitlines()[0][:500]
+        log.error("feed %s: %s", src.name, message)
+        failed = FeedUpdate(fetch=replace(update.fetch, body=None), error=message)
+        try:
+            (outcome,) = store_feeds(self.db, [(failed, self.intervals.get(src.name))], self.cfg, now=self.clock(),
+                                     rng=self.rng)
+        except Exception:  # the database itself is failing: report, and let the lease expire
+            log.exception("recording the failure of feed %s failed too", src.name)
+            self.summary.failed += 1
+            self.summary.errors.append({"source": src.name, "kind": "storage", "error": message})
+            return
+        self.account(src, replace(outcome, error_kind="storage"))
 
     def account(self, src: SourceForUpdate, outcome: FeedOutcome) -> None:
         summary = self.summary

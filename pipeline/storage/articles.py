@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from array import array
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -24,6 +24,7 @@ from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from pipeline.storage.db import storable
 from pipeline.storage.models import Article, ArticleBand, ArticleTheme, DirtyWindow
 from pipeline.types import ArticleData, ThemeHit
 
@@ -54,6 +55,15 @@ class StoreResult:
     unchanged: int = 0
     clustered: int = 0  # new rows joined to an existing story cluster
     article_ids: list[int] = field(default_factory=list)
+
+
+def _storable(item: ArticleToStore) -> ArticleToStore:
+    d = item.data
+    identity, url = storable(d.identity) or "", storable(d.url)
+    title, text = storable(d.title) or "", storable(d.text) or ""
+    if (identity, url, title, text) == (d.identity, d.url, d.title, d.text):
+        return item
+    return replace(item, data=replace(d, identity=identity, url=url, title=title, text=text))
 
 
 def band_ints(keys: Sequence[str]) -> list[int]:
@@ -91,6 +101,7 @@ def store_articles(
     # Last occurrence wins when a feed repeats an identity.
     by_key: dict[tuple[int, str], ArticleToStore] = {}
     for item in batch:
+        item = _storable(item)
         by_key[(item.data.source_id, item.data.identity)] = item
     items = list(by_key.values())
     if not items:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA cache_size=-65536")
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: str | None) -> str | None:
+    """Text as every database can hold it: no NUL (PostgreSQL refuses it) and no lone surrogates (no UTF-8
+    encoding has them). Feeds carry both in guids and titles; cleaning happens here, at the border."""
+    if value is None or (value.isascii() and "\x00" not in value):
+        return value
+    return _UNSTORABLE.sub("", value)
 
 
 def normalize_url(url: str) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from pipeline.storage.db import storable
 from pipeline.storage.models import Source
 from pipeline.types import SourceForUpdate
 
@@ -131,6 +132,9 @@ def claim_due(session: Session, *, now: datetime, owner: str, lease: timedelta, 
 
 def record_outcome(session: Session, outcome: FeedOutcome) -> None:
     """Store a poll's outcome and release the lease; errors are counted, never dropped."""
+    outcome = replace(outcome, error=storable(outcome.error), warning=storable(outcome.warning),
+                      etag=storable(outcome.etag), last_modified=storable(outcome.last_modified),
+                      title=storable(outcome.title), new_url=storable(outcome.new_url))
     row = session.get(Source, outcome.source_id)
     if row is None:
         return

@@ -107,3 +107,28 @@ def test_only_due_feeds_are_polled_without_all(tmp_path: Path, db_url: str, serv
     capsys.readouterr()
     main(["--config", str(cfg), "poll", "--once", "--json"])
     assert json.loads(capsys.readouterr().out)["feeds"] == 0  # next poll is 30 minutes away
+
+
+def test_unstorable_characters_in_guids_and_titles_do_not_poison_the_cycle(
+        tmp_path: Path, db_url: str, server: FeedServer, capsys: pytest.CaptureFixture[str]) -> None:
+    nul_rss = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>T&#0;itle</title>'
+               b"<item><title>One</title><guid>a&#0;b</guid><description>First story text here.</description>"
+               b"</item></channel></rss>")
+    surrogate_json = ('{"version": "https://jsonfeed.org/version/1.1", "title": "J\\udc00F", "items": ['
+                      '{"id": "x\\udc00y", "title": "Two\\udc00", "content_text": "Second story text."}]}').encode()
+    feeds = {
+        "nul": server.add("/nul", Reply(body=nul_rss)),
+        "surrogate": server.add("/sur", Reply(body=surrogate_json, content_type="application/feed+json")),
+        **{f"good{i}": server.add(f"/g{i}", Reply(body=rss(f"good{i}", 2))) for i in range(10)},
+    }
+    cfg = config(tmp_path, db_url, feeds)
+    main(["--config", str(cfg), "db", "upgrade"])
+    for _ in range(2):
+        capsys.readouterr()
+        assert main(["--config", str(cfg), "poll", "--once", "--all", "--json"]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert summary["failed"] == 0, summary
+    assert main(["--config", str(cfg), "sources", "list", "--json"]) == 0
+    sources = {s["name"]: s for s in json.loads(capsys.readouterr().out)}
+    assert all(s["status"] in ("ok", "not_modified") for s in sources.values()), sources
+    assert sources["nul"]["entries_stored"] == 1 and sources["surrogate"]["entries_stored"] == 1
