@@ -124,11 +124,20 @@ def store_articles(
                 by_url[(source_id, found.url or "")] = found
 
     new_items: list[ArticleToStore] = []
+    matched: set[int] = set()
     for item in items:
         d = item.data
         row: Article | None = existing.get((d.source_id, d.identity))
         if row is None and d.url:
-            row = by_url.get((d.source_id, d.url))
+            # Same link under a new guid: the feed changed its guids, so the row is updated, unless the
+            # row's own guid is still in this batch or the row was already matched (distinct entries that
+            # share a link, such as a live blog, must not overwrite each other).
+            candidate = by_url.get((d.source_id, d.url))
+            if (candidate is not None and candidate.id not in matched
+                    and (d.source_id, candidate.identity) not in by_key):
+                row = candidate
+        if row is not None:
+            matched.add(row.id)
         if row is None:
             new_items.append(item)
             continue

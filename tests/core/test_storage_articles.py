@@ -107,3 +107,13 @@ def test_window_totals_row(migrated_db: Database) -> None:
             refresh_window(s, win, 24, NOW)
         c = counts_between(s, [TOTAL], w, w + timedelta(days=1), 24)[TOTAL][0]
     assert c.n >= 1 and c.raw_n == 3
+
+
+def test_distinct_entries_sharing_a_link_do_not_overwrite_each_other(migrated_db: Database) -> None:
+    (a,) = sources(migrated_db, "A")
+    link = "https://x.example/live-blog"
+    store(migrated_db, [item(art(a, "guid:1", STORY, url=link))])
+    r = store(migrated_db, [item(art(a, "guid:1", STORY, url=link)), item(art(a, "guid:2", OTHER, url=link))])
+    assert (r.inserted, r.unchanged, r.updated) == (1, 1, 0)
+    again = store(migrated_db, [item(art(a, "guid:1", STORY, url=link)), item(art(a, "guid:2", OTHER, url=link))])
+    assert (again.inserted, again.unchanged, again.updated) == (0, 2, 0)
