@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 18:25:28.454443
+Create Date: 2026-11-29 19:02:01.458671
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def upgrade() -> None:
     op.create_table('dirty_windows',
     sa.Column('window_start', pipeline.storage.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('marked_at', pipeline.storage.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('generation', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('window_start', name=op.f('pk_dirty_windows'))
     )
     op.create_table('notifications',

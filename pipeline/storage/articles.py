@@ -310,11 +310,13 @@ def mark_dirty(session: Session, windows: Iterable[datetime], now: datetime) -> 
     wanted = set(windows)
     if not wanted:
         return
-    # ON CONFLICT DO NOTHING: two workers marking the same window must not abort each other's transaction.
+    # An upsert: two workers marking one window must not abort each other's transaction, and a mark made
+    # while a recount runs bumps the generation, so the recount does not clear it (see refresh_window).
     dialect = session.get_bind().dialect.name
     ins = postgresql.insert(DirtyWindow) if dialect == "postgresql" else sqlite.insert(DirtyWindow)
-    session.execute(ins.on_conflict_do_nothing(index_elements=["window_start"]),
-                    [{"window_start": w, "marked_at": now} for w in sorted(wanted)])
+    stmt = ins.on_conflict_do_update(index_elements=["window_start"],
+                                     set_={"generation": DirtyWindow.generation + 1, "marked_at": now})
+    session.execute(stmt, [{"window_start": w, "marked_at": now, "generation": 0} for w in sorted(wanted)])
 
 
 def replace_hits(session: Session, article_id: int, hits: Sequence[ThemeHit]) -> None:

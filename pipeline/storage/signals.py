@@ -55,7 +55,12 @@ def dirty_windows(session: Session) -> list[datetime]:
 
 
 def refresh_window(session: Session, start: datetime, hours: float, now: datetime) -> None:
-    """Recompute every theme's counts for one window and clear its dirty mark."""
+    """Recompute every theme's counts for one window and clear its dirty mark.
+
+    The mark is cleared only if its generation is the one read before counting: an article stored
+    meanwhile (by a poll running beside detection) bumps it, and the window stays dirty for the next pass.
+    """
+    generation = session.scalar(select(DirtyWindow.generation).where(DirtyWindow.window_start == start))
     end = start + timedelta(hours=hours)
     in_window = and_(Article.published_at >= start, Article.published_at < end)
     n, raw_n, active = session.execute(
@@ -95,7 +100,9 @@ def refresh_window(session: Session, start: datetime, hours: float, now: datetim
         for theme, x, raw_x, srcs in per_theme
     ]
     session.execute(insert(WindowCount), rows)
-    session.execute(delete(DirtyWindow).where(DirtyWindow.window_start == start))
+    if generation is not None:
+        session.execute(delete(DirtyWindow).where(DirtyWindow.window_start == start,
+                                                  DirtyWindow.generation == generation))
 
 
 def counts_between(session: Session, themes: Sequence[str], first: datetime, last_end: datetime,

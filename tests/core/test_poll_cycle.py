@@ -114,8 +114,8 @@ def test_unstorable_characters_in_guids_and_titles_do_not_poison_the_cycle(
     nul_rss = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>T&#0;itle</title>'
                b"<item><title>One</title><guid>a&#0;b</guid><description>First story text here.</description>"
                b"</item></channel></rss>")
-    surrogate_json = ('{"version": "https://jsonfeed.org/version/1.1", "title": "J\\udc00F", "items": ['
-                      '{"id": "x\\udc00y", "title": "Two\\udc00", "content_text": "Second story text."}]}').encode()
+    surrogate_json = (b'{"version": "https://jsonfeed.org/version/1.1", "title": "J\\udc00F", "items": ['
+                      b'{"id": "x\\udc00y", "title": "Two\\udc00", "content_text": "Second story text."}]}')
     feeds = {
         "nul": server.add("/nul", Reply(body=nul_rss)),
         "surrogate": server.add("/sur", Reply(body=surrogate_json, content_type="application/feed+json")),

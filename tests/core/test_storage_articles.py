@@ -117,3 +117,31 @@ def test_distinct_entries_sharing_a_link_do_not_overwrite_each_other(migrated_db
     assert (r.inserted, r.unchanged, r.updated) == (1, 1, 0)
     again = store(migrated_db, [item(art(a, "guid:1", STORY, url=link)), item(art(a, "guid:2", OTHER, url=link))])
     assert (again.inserted, again.unchanged, again.updated) == (0, 2, 0)
+
+
+def test_article_stored_during_a_recount_keeps_its_window_dirty(migrated_db: Database) -> None:
+    """A poll storing into a window while detection recounts it must not be lost (found in review)."""
+    from sqlalchemy import event
+
+    (a,) = sources(migrated_db, "A")
+    store(migrated_db, [item(art(a, "guid:1", STORY))])
+    w = window_start(NOW, 24)
+    fired = []
+
+    def concurrent_poll(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        if not fired and statement.lstrip().upper().startswith("SELECT") and "dirty_windows.generation" in statement:
+            fired.append(True)
+            store(migrated_db, [item(art(a, "guid:2", OTHER))])  # another connection, committed
+
+    event.listen(migrated_db.engine, "after_cursor_execute", concurrent_poll)
+    try:
+        with migrated_db.session() as s:
+            refresh_window(s, w, 24, NOW)
+    finally:
+        event.remove(migrated_db.engine, "after_cursor_execute", concurrent_poll)
+    assert fired
+    with migrated_db.session() as s:
+        assert w in dirty_windows(s)  # the late article's mark survived the recount
+        refresh_window(s, w, 24, NOW)
+        assert counts_between(s, [TOTAL], w, w + timedelta(days=1), 24)[TOTAL][0].raw_n == 2
+        assert dirty_windows(s) == []

@@ -37,6 +37,8 @@ class DirtyWindow(Base):
 
     window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     marked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Bumped by every mark: a recount clears the mark only if no article landed while it counted.
+    generation: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Signal(Base):
