@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 19:02:01.458671
+Create Date: 2026-11-29 19:02:48.767628
 """
 
 from __future__ import annotations
@@ -109,6 +109,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('url', sa.Text(), nullable=False),
+    sa.Column('configured_url', sa.Text(), nullable=True),
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.Column('title', sa.Text(), nullable=True),
     sa.Column('etag', sa.Text(), nullable=True),

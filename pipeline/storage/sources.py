@@ -58,7 +58,8 @@ def sync_sources(session: Session, specs: Sequence[SourceSpec], now: datetime) -
         dialect = session.get_bind().dialect.name
         ins = postgresql.insert(Source) if dialect == "postgresql" else sqlite.insert(Source)
         session.execute(ins.on_conflict_do_nothing(index_elements=["name"]), [
-            {"name": spec.name, "url": spec.url, "enabled": spec.enabled, "status": "new", "error_count": 0,
+            {"name": spec.name, "url": spec.url, "configured_url": spec.url, "enabled": spec.enabled,
+             "status": "new", "error_count": 0,
              "entries_stored": 0, "created_at": now, "next_poll_at": now}
             for spec in missing])
         existing = {s.name: s for s in session.scalars(select(Source))}
@@ -66,9 +67,11 @@ def sync_sources(session: Session, specs: Sequence[SourceSpec], now: datetime) -
     ids: dict[str, int] = {}
     for spec in specs:
         row = existing[spec.name]
-        if row.url != spec.url:
-            # A new URL is a new feed: forget the old validators so the first fetch is full.
-            row.url, row.etag, row.last_modified, row.body_hash = spec.url, None, None, None
+        if (row.configured_url or row.url) != spec.url:
+            # A new URL in the config is a new feed: forget the old validators so the first fetch is full.
+            # (A permanent redirect changes `url` only, so it is kept across syncs.)
+            row.url, row.configured_url = spec.url, spec.url
+            row.etag, row.last_modified, row.body_hash = None, None, None
             row.next_poll_at = now
         if row.enabled != spec.enabled:
             row.enabled = spec.enabled

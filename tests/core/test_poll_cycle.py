@@ -132,3 +132,20 @@ def test_unstorable_characters_in_guids_and_titles_do_not_poison_the_cycle(
     sources = {s["name"]: s for s in json.loads(capsys.readouterr().out)}
     assert all(s["status"] in ("ok", "not_modified") for s in sources.values()), sources
     assert sources["nul"]["entries_stored"] == 1 and sources["surrogate"]["entries_stored"] == 1
+
+
+def test_permanent_redirect_moves_the_source_for_good(tmp_path: Path, db_url: str, server: FeedServer,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    new = server.add("/new", Reply(body=rss("moved", 2), etag='"m1"'))
+    old = server.redirect("/old", new, status=301)
+    cfg = config(tmp_path, db_url, {"moved": old})
+    main(["--config", str(cfg), "db", "upgrade"])
+    for _ in range(3):
+        assert main(["--config", str(cfg), "poll", "--once", "--all", "--json"]) == 0
+    capsys.readouterr()
+    main(["--config", str(cfg), "sources", "list", "--json"])
+    (src,) = json.loads(capsys.readouterr().out)
+    assert src["url"] == new and src["entries_stored"] == 2
+    # After the move, polls go to the new URL with the validators kept (a 304), not back to the old one.
+    assert len(server.hits("/old")) == 1
+    assert server.hits("/new")[-1].headers.get("if-none-match") == '"m1"'

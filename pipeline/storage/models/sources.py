@@ -17,7 +17,8 @@ class Source(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    url: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)  # the URL fetched: a permanent redirect moves it
+    configured_url: Mapped[str | None] = mapped_column(Text)  # the URL the config names
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     title: Mapped[str | None] = mapped_column(Text)  # the feed's own title
     # Conditional GET state and the hash of the last parsed body.
