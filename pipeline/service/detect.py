@@ -37,6 +37,8 @@ from pipeline.storage.signals import (
 from pipeline.timewindows import window_start
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from pipeline.config import Config
     from pipeline.storage.db import Database
 
@@ -150,30 +152,44 @@ def _run(cfg: Config, db: Database, *, first: datetime | None, end: datetime, dr
             state, ds = evaluate_window(past, wc, state, settings)
             past.append(wc)
             result.windows = max(result.windows, int((end - theme_first) / length))
-            if not dry_run:
-                with db.session() as s:
-                    for d in ds:
-                        save_signal(s, theme=theme, window_start=d.window_start, direction=d.direction,
-                                    level=d.level if d.method != "none" else "insufficient", s=d.s, p0=d.p0,
-                                    phi=d.phi, in_episode=d.in_episode, state=state.to_dict(),
-                                    decision=_decision_dict(d), now=now)
+            raising = [d for d in ds if d.level == "alert"] if wc.window_start >= theme_first else []
             if wc.window_start >= theme_first:
                 decisions.extend(ds)
+            if dry_run:
+                for d in raising:
+                    _report(result, _theme_intent(d), None)
+                continue
+            # The window's decisions, carried state and alerts commit together: a failure part-way leaves
+            # the window undecided (the next run resumes before it), never decided without its alert.
+            with db.session() as s:
+                for d in ds:
+                    save_signal(s, theme=theme, window_start=d.window_start, direction=d.direction,
+                                level=d.level if d.method != "none" else "insufficient", s=d.s, p0=d.p0,
+                                phi=d.phi, in_episode=d.in_episode, state=state.to_dict(),
+                                decision=_decision_dict(d), now=now)
+                for d in raising:
+                    intent = _with_top_articles(s, _theme_intent(d))
+                    _report(result, intent, raise_intent(s, intent, cfg.alerts, now=now))
     result.watches = sum(1 for d in decisions if d.level == "watch")
-    intents = [_theme_intent(d) for d in decisions if d.level == "alert"]
-    intents += _composites(cfg, db, decisions, period_first, end)
-    for intent in intents:
+    for intent in _composites(cfg, db, decisions, period_first, end, look_back=resume):
         with db.session() as s:
-            arts = theme_articles(s, _themes_of(intent), intent.onset or intent.window_start, intent.window_end,
-                                  TOP_ARTICLES)
-            intent = _with_articles(intent, arts)
-            alert_id = None if dry_run else raise_intent(s, intent, cfg.alerts, now=now)
-        result.alerts.append({"id": alert_id, "kind": intent.kind, "theme": intent.theme,
-                              "direction": intent.direction, "window_start": intent.window_start.isoformat(),
-                              "observed": intent.observed, "expected": intent.expected,
-                              "health_flag": intent.health_flag, "health_reason": intent.health_reason,
-                              "new": alert_id is not None})
+            intent = _with_top_articles(s, intent)
+            _report(result, intent, None if dry_run else raise_intent(s, intent, cfg.alerts, now=now))
     return result
+
+
+def _with_top_articles(session: Session, intent: AlertIntent) -> AlertIntent:
+    arts = theme_articles(session, _themes_of(intent), intent.onset or intent.window_start, intent.window_end,
+                          TOP_ARTICLES)
+    return _with_articles(intent, arts)
+
+
+def _report(result: DetectResult, intent: AlertIntent, alert_id: int | None) -> None:
+    result.alerts.append({"id": alert_id, "kind": intent.kind, "theme": intent.theme,
+                          "direction": intent.direction, "window_start": intent.window_start.isoformat(),
+                          "observed": intent.observed, "expected": intent.expected,
+                          "health_flag": intent.health_flag, "health_reason": intent.health_reason,
+                          "new": alert_id is not None})
 
 
 def _decision_dict(d: Decision) -> dict[str, Any]:
@@ -195,16 +211,22 @@ def _theme_intent(d: Decision) -> AlertIntent:
 
 
 def _composites(cfg: Config, db: Database, decisions: list[Decision], first: datetime,
-                end: datetime) -> list[AlertIntent]:
+                end: datetime, *, look_back: bool) -> list[AlertIntent]:
     rules = cfg.signals.composites
     if not rules or first >= end:
         return []
     hours = cfg.signals.window_hours
     length = timedelta(hours=hours)
     widest = max(r.within_windows for r in rules)
+    if look_back:
+        # The live service looks at earlier windows again: a composite an interrupted run did not raise is
+        # raised now; one already raised is not, since its member shifts are marked used below.
+        first = first - widest * length
     shifts: dict[tuple[str, str, datetime], Shift] = {}
     with db.session() as s:
-        for sig in shifts_between(s, first - widest * length, first):
+        # Every stored shift up to the end (this run's decisions replace those of the same window): themes
+        # resume from different windows, so one theme's earlier shift may sit inside another's new range.
+        for sig in shifts_between(s, first - widest * length, end):
             dec = sig.decision or {}
             if dec.get("suppressed"):
                 continue

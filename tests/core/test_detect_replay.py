@@ -157,3 +157,42 @@ def test_live_service_and_detect_command_agree(tmp_path: Path, db_url: str) -> N
     live, batch = results
     assert live == batch
     assert any(t == "new_phase" for t, _, _ in live)
+
+
+def test_a_failed_detection_run_loses_no_alert(cfg: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Decisions and alerts commit together: a run that fails part-way is redone by the next (found in review)."""
+    from datetime import UTC, datetime, time
+
+    import pipeline.service.detect as detect
+    from pipeline.config import load_config
+    from pipeline.errors import StorageError
+    from pipeline.storage.db import Database
+
+    stream = tmp_path / "stream.jsonl"
+    write_stream(stream)
+    assert run(cfg, "db", "upgrade") == 0
+    assert run(cfg, "import", str(stream)) == 0
+    config = load_config(cfg)
+    db = Database(config.database.url)
+    now = datetime.combine(START + timedelta(days=BASE_DAYS + SHIFT_DAYS + 1), time(3), tzinfo=UTC)
+    real = detect.raise_intent
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise StorageError("database error: connection lost")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(detect, "raise_intent", flaky)
+    with pytest.raises(StorageError):
+        detect.detect_due(config, db, now=now)
+    monkeypatch.setattr(detect, "raise_intent", real)
+    detect.detect_due(config, db, now=now)
+    db.dispose()
+    capsys.readouterr()
+    assert run(cfg, "alerts", "list", "--json") == 0
+    got = {(a["theme"], a["direction"]) for a in json.loads(capsys.readouterr().out)}
+    assert {("returning_fighters", "rise"), ("propaganda_collapse", "rise"), ("territorial_focus", "fall"),
+            ("new_phase", "rise")} <= got
