@@ -56,9 +56,12 @@ def cmd_config_check(args: argparse.Namespace, ctx: Context) -> int:
     from pipeline.config import load_theme_set
 
     themes = load_theme_set(cfg)
+    from sqlalchemy.engine import make_url
+
+    safe_url = make_url(cfg.database.url).render_as_string(hide_password=True)  # never print a password
     info: dict[str, Any] = {
         "ok": True,
-        "database": cfg.database.url,
+        "database": safe_url,
         "sources": len(cfg.sources),
         "themes": [t.id for t in themes.themes],
         "channels": [c.name for c in cfg.alerts.channels],
@@ -68,7 +71,7 @@ def cmd_config_check(args: argparse.Namespace, ctx: Context) -> int:
     else:
         print(
             f"config OK: {info['sources']} sources, {len(info['themes'])} themes, "
-            f"{len(info['channels'])} alert channels, database {cfg.database.url}"
+            f"{len(info['channels'])} alert channels, database {safe_url}"
         )
     return 0
 

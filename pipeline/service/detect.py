@@ -88,8 +88,13 @@ def theme_ids(cfg: Config) -> list[str]:
 
 def detect_period(cfg: Config, db: Database, *, first: datetime, end: datetime, dry_run: bool = False,
                   now: datetime | None = None) -> DetectResult:
-    """Every window in [first, end) computed as the live service does; alerts stored unless ``dry_run``."""
-    return _run(cfg, db, first=first, end=end, dry_run=dry_run, now=now or datetime.now(UTC), resume=False)
+    """Every window in [first, end) computed as the live service does; alerts stored unless ``dry_run``.
+
+    Like the service, it leaves alone the windows not yet settled (``service.detect_grace_minutes``).
+    """
+    now = now or datetime.now(UTC)
+    settled = window_start(now - timedelta(minutes=cfg.service.detect_grace_minutes), cfg.signals.window_hours)
+    return _run(cfg, db, first=first, end=min(end, settled), dry_run=dry_run, now=now, resume=False)
 
 
 def detect_due(cfg: Config, db: Database, *, now: datetime | None = None) -> DetectResult:

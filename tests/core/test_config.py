@@ -112,3 +112,11 @@ def test_error_path_names_yaml_keys_not_union_tags(tmp_path: Path) -> None:
     msg = str(err.value)
     assert "alerts.channels[0].bogus" in msg and "config.yaml:10" in msg
     assert ".webhook." not in msg
+
+
+def test_config_check_never_prints_the_database_password(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = write(tmp_path, "database:\n  url: postgresql://monitor:S3cretPw@db.internal/news\nsources: []\nthemes: []\n")
+    assert main(["--config", str(p), "config", "check"]) == 0
+    assert main(["--config", str(p), "config", "check", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "S3cretPw" not in out and "monitor" in out
