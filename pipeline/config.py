@@ -57,7 +57,9 @@ class ServiceSettings(_Strict):
     dispatch_interval_seconds: float = Field(default=30, gt=0)
     retention_days: int | None = Field(default=400, gt=0)  # articles older than this are pruned; None keeps all
     worker_id: str | None = None  # defaults to host:pid
-    lease_seconds: float = Field(default=600, gt=0)
+    # How long a worker holds the feeds it claimed: longer than a batch can take (claim_batch feeds at
+    # fetch.max_per_host on one slow host, each up to fetch.total_timeout).
+    lease_seconds: float = Field(default=3600, gt=0)
     claim_batch: int = Field(default=100, ge=1)  # feeds one worker leases at a time within a cycle
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

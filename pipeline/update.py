@@ -84,7 +84,7 @@ def store_feed(db: Database, update: FeedUpdate, cfg: Config, *, now: datetime,
 
 
 def store_feeds(db: Database, updates: Sequence[tuple[FeedUpdate, timedelta | None]], cfg: Config, *,
-                now: datetime, rng: random.Random | None = None) -> list[FeedOutcome]:
+                now: datetime, rng: random.Random | None = None, owner: str | None = None) -> list[FeedOutcome]:
     """Store several feeds' outcomes in one transaction (used for body-less results: 304s and errors,
     where a transaction each would cost more than the work)."""
     rng = rng or random.Random()
@@ -92,12 +92,12 @@ def store_feeds(db: Database, updates: Sequence[tuple[FeedUpdate, timedelta | No
     with db.session() as session:
         for update, interval in updates:
             every = interval or cfg.fetch.poll_interval
-            outcomes.append(_store(session, update, cfg, now=now, rng=rng, interval=every))
+            outcomes.append(_store(session, update, cfg, now=now, rng=rng, interval=every, owner=owner))
     return outcomes
 
 
 def _store(session: Session, update: FeedUpdate, cfg: Config, *, now: datetime, rng: random.Random,
-           interval: timedelta) -> FeedOutcome:
+           interval: timedelta, owner: str | None = None) -> FeedOutcome:
     f = update.fetch
     failed = f.error is not None or update.error is not None
     stored = StoreResult()
@@ -124,6 +124,7 @@ def _store(session: Session, update: FeedUpdate, cfg: Config, *, now: datetime, 
         title=update.title,
         new_url=getattr(f, "permanent_redirect", None),
         stored=stored.inserted,
+        owner=owner,
     )
     record_outcome(session, outcome)
     record_poll(session, f.source_id, window_start(f.fetched_at, cfg.signals.window_hours), not failed)

@@ -125,6 +125,7 @@ class _Cycle:
                  progress: Callable[[int, int], None] | None) -> None:
         self.cfg, self.db, self.matcher, self.clock, self.progress = cfg, db, matcher, clock, progress
         self.summary = PollSummary()
+        self.owner = worker_id(cfg)
         self.rng = random.Random()
         self.intervals = {s.name: timedelta(minutes=s.poll_interval_minutes)
                           for s in cfg.sources if s.poll_interval_minutes}
@@ -178,7 +179,8 @@ class _Cycle:
         srcs = [self.by_id[u.fetch.source_id] for u in updates]
         try:
             outcomes = store_feeds(self.db, [(u, self.intervals.get(src.name)) for u, src in
-                                             zip(updates, srcs, strict=True)], self.cfg, now=self.clock(), rng=self.rng)
+                                             zip(updates, srcs, strict=True)], self.cfg, now=self.clock(), rng=self.rng,
+                                   owner=self.owner)
         except Exception as exc:  # whatever one feed's rows do, it is that feed's error, never the cycle's
             if len(updates) > 1:  # retry one by one so one bad feed does not fail its neighbours
                 for u in updates:
@@ -196,7 +198,7 @@ class _Cycle:
         failed = FeedUpdate(fetch=replace(update.fetch, body=None), error=message)
         try:
             (outcome,) = store_feeds(self.db, [(failed, self.intervals.get(src.name))], self.cfg, now=self.clock(),
-                                     rng=self.rng)
+                                     rng=self.rng, owner=self.owner)
         except Exception:  # the database itself is failing: report, and let the lease expire
             log.exception("recording the failure of feed %s failed too", src.name)
             self.summary.failed += 1

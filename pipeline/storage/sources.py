@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -13,6 +14,8 @@ from sqlalchemy.orm import Session
 from pipeline.storage.db import storable
 from pipeline.storage.models import Source
 from pipeline.types import SourceForUpdate
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,7 @@ class FeedOutcome:
     title: str | None = None
     new_url: str | None = None  # a permanent redirect moves the source
     stored: int = 0
+    owner: str | None = None  # the worker that leased the feed; its outcome is dropped if the lease moved on
 
 
 def sync_sources(session: Session, specs: Sequence[SourceSpec], now: datetime) -> dict[str, int]:
@@ -140,6 +144,11 @@ def record_outcome(session: Session, outcome: FeedOutcome) -> None:
                       title=storable(outcome.title), new_url=storable(outcome.new_url))
     row = session.get(Source, outcome.source_id)
     if row is None:
+        return
+    if outcome.owner is not None and row.lease_owner not in (None, outcome.owner):
+        # Our lease expired and another worker holds the feed now: its outcome is the one to keep.
+        log.warning("source %s: lease now held by %s; outcome of %s not recorded", row.name, row.lease_owner,
+                    outcome.owner)
         return
     row.last_polled_at = outcome.polled_at
     row.next_poll_at = outcome.next_poll_at

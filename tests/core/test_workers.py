@@ -51,3 +51,30 @@ def test_two_workers_share_the_feeds_without_overlap(tmp_path: Path, db_url: str
     assert sum(s.feeds for s in summaries) == 24
     assert sum(s.articles_stored for s in summaries) == 48
     db.dispose()
+
+
+def test_an_outcome_from_an_expired_lease_is_not_recorded(migrated_db: Database) -> None:
+    """A worker whose lease ran out must not overwrite the result of the worker holding the feed now."""
+    from datetime import UTC, datetime, timedelta
+
+    from pipeline.storage.sources import FeedOutcome, SourceSpec, claim_due, list_sources, record_outcome, sync_sources
+
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    with migrated_db.session() as s:
+        sync_sources(s, [SourceSpec(name="a", url="http://127.0.0.1:9/a")], t0)
+    with migrated_db.session() as s:
+        (mine,) = claim_due(s, now=t0, owner="A", lease=timedelta(minutes=10))
+    with migrated_db.session() as s:  # A's lease has expired: B takes the feed
+        (theirs,) = claim_due(s, now=t0 + timedelta(minutes=11), owner="B", lease=timedelta(minutes=10))
+    late = FeedOutcome(source_id=mine.id, polled_at=t0, next_poll_at=t0 + timedelta(minutes=30), ok=False,
+                       error="late failure", error_kind="timeout", owner="A")
+    with migrated_db.session() as s:
+        record_outcome(s, late)
+    with migrated_db.session() as s:
+        (row,) = list_sources(s)
+        assert row.error_count == 0 and row.lease_owner == "B"
+    with migrated_db.session() as s:
+        record_outcome(s, FeedOutcome(source_id=theirs.id, polled_at=t0, next_poll_at=t0, ok=True, owner="B"))
+    with migrated_db.session() as s:
+        (row,) = list_sources(s)
+        assert row.status == "ok" and row.lease_owner is None
