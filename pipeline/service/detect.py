@@ -26,6 +26,7 @@ from pipeline.storage.signals import (
     StoredCount,
     article_span,
     counts_between,
+    detection_lock,
     dirty_windows,
     last_signal_window,
     refresh_window,
@@ -105,7 +106,11 @@ def detect_due(cfg: Config, db: Database, *, now: datetime | None = None) -> Det
     # deliver the last hours of a window after it has closed.
     settled = now - timedelta(minutes=cfg.service.detect_grace_minutes)
     end = window_start(settled, cfg.signals.window_hours)
-    return _run(cfg, db, first=None, end=end, dry_run=False, now=now, resume=True)
+    with detection_lock(db) as mine:
+        if not mine:
+            log.info("detection is running on another worker; skipping this run")
+            return DetectResult()
+        return _run(cfg, db, first=None, end=end, dry_run=False, now=now, resume=True)
 
 
 def _run(cfg: Config, db: Database, *, first: datetime | None, end: datetime, dry_run: bool, now: datetime,

@@ -8,14 +8,16 @@ cluster: syndicated copies of one story count once in each window they appear in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, distinct, func, insert, select
+from sqlalchemy import and_, delete, distinct, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from pipeline.storage.db import Database
 from pipeline.storage.models import Article, ArticleTheme, DirtyWindow, Signal, Source, SourceWindow, WindowCount
 
 TOTAL = "*"  # the theme key of a window's totals row
@@ -230,3 +232,25 @@ def shifts_between(session: Session, first: datetime, end: datetime) -> list[Sig
     """Stored watch/alert signals in [first, end), for composite rules."""
     return list(session.scalars(select(Signal).where(Signal.window_start >= first, Signal.window_start < end,
                                                      Signal.level.in_(["watch", "alert"]))))
+
+
+_DETECTION_LOCK = 0x70_69_70_65  # an arbitrary, fixed advisory-lock key ("pipe")
+
+
+@contextmanager
+def detection_lock(db: Database) -> Iterator[bool]:
+    """Whether this process may run detection now: on PostgreSQL one worker at a time holds an advisory
+    lock (the others skip the run, nothing is lost: the holder covers every due window); SQLite has one
+    machine and one scheduler, so it always may."""
+    if db.dialect != "postgresql":
+        yield True
+        return
+    with db.engine.connect() as conn:
+        got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _DETECTION_LOCK}).scalar())
+        conn.commit()
+        try:
+            yield got
+        finally:
+            if got:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _DETECTION_LOCK})
+                conn.commit()

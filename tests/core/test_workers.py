@@ -78,3 +78,15 @@ def test_an_outcome_from_an_expired_lease_is_not_recorded(migrated_db: Database)
     with migrated_db.session() as s:
         (row,) = list_sources(s)
         assert row.status == "ok" and row.lease_owner is None
+
+
+def test_one_worker_at_a_time_runs_detection(migrated_db: Database) -> None:
+    from pipeline.storage.signals import detection_lock
+
+    with detection_lock(migrated_db) as first:
+        assert first
+        with detection_lock(migrated_db) as second:
+            # PostgreSQL: the advisory lock is taken; SQLite: one machine, one scheduler, always allowed.
+            assert second is (migrated_db.dialect != "postgresql")
+    with detection_lock(migrated_db) as again:
+        assert again
