@@ -52,6 +52,9 @@ class WebSettings(_Strict):
 class ServiceSettings(_Strict):
     tick_seconds: float = Field(default=60, gt=0)  # how often the scheduler looks for due feeds
     detect_interval_minutes: float = Field(default=60, gt=0)
+    # Alerts for windows that ended more than this many windows ago (backfills, a first start over imported
+    # history) are stored for review without notifying anyone; None notifies them all.
+    notify_max_age_windows: int | None = Field(default=3, ge=0)
     # A window is judged only this long after it closes, so late-polled articles of its last hours count.
     detect_grace_minutes: float = Field(default=90, ge=0)
     dispatch_interval_seconds: float = Field(default=30, gt=0)

@@ -12,7 +12,7 @@ values between storage and the detector.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -179,13 +179,24 @@ def _run(cfg: Config, db: Database, *, first: datetime | None, end: datetime, dr
                                 decision=_decision_dict(d), now=now)
                 for d in raising:
                     intent = _with_top_articles(s, _theme_intent(d))
-                    _report(result, intent, raise_intent(s, intent, cfg.alerts, now=now))
+                    _report(result, intent, _raise(s, cfg, intent, now))
     result.watches = sum(1 for d in decisions if d.level == "watch")
     for intent in _composites(cfg, db, decisions, period_first, end, look_back=resume):
         with db.session() as s:
             intent = _with_top_articles(s, intent)
-            _report(result, intent, None if dry_run else raise_intent(s, intent, cfg.alerts, now=now))
+            _report(result, intent, None if dry_run else _raise(s, cfg, intent, now))
     return result
+
+
+def _raise(session: Session, cfg: Config, intent: AlertIntent, now: datetime) -> int | None:
+    """Raise through the outbox; an alert for a window long past (a backfill, a first start over imported
+    history) is stored for review but notifies nobody."""
+    limit = cfg.service.notify_max_age_windows
+    if limit is not None and intent.window_end < now - limit * timedelta(hours=cfg.signals.window_hours):
+        quiet = cfg.alerts.model_copy(update={"channels": [], "routes": [], "default_channels": []})
+        intent = replace(intent, explanation={**intent.explanation, "backfill": True})
+        return raise_intent(session, intent, quiet, now=now)
+    return raise_intent(session, intent, cfg.alerts, now=now)
 
 
 def _with_top_articles(session: Session, intent: AlertIntent) -> AlertIntent:

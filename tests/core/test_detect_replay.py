@@ -196,3 +196,53 @@ def test_a_failed_detection_run_loses_no_alert(cfg: Path, tmp_path: Path, monkey
     got = {(a["theme"], a["direction"]) for a in json.loads(capsys.readouterr().out)}
     assert {("returning_fighters", "rise"), ("propaganda_collapse", "rise"), ("territorial_focus", "fall"),
             ("new_phase", "rise")} <= got
+
+
+def test_alerts_for_long_past_windows_are_stored_but_notify_nobody(tmp_path: Path, db_url: str,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A backfill or a first start over imported history must not flood the channels (found in review)."""
+    root = Path(__file__).resolve().parents[2]
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"database:\n  url: {db_url}\nsources: []\nthemes: {root / 'seeds' / 'themes.yaml'}\n"
+                   "alerts:\n  channels:\n    - {name: hook, type: webhook, url: 'http://127.0.0.1:9/hook'}\n")
+    stream = tmp_path / "stream.jsonl"
+    write_stream(stream)
+    assert run(cfg, "db", "upgrade") == 0
+    assert run(cfg, "import", str(stream)) == 0
+    last = START + timedelta(days=BASE_DAYS + SHIFT_DAYS - 1)
+    assert run(cfg, "detect", "--from", START.isoformat(), "--to", last.isoformat()) == 0  # months ago
+    capsys.readouterr()
+    assert run(cfg, "alerts", "list", "--json") == 0
+    alerts = json.loads(capsys.readouterr().out)
+    assert alerts and all(a["explanation"].get("backfill") for a in alerts)
+    assert run(cfg, "deliveries", "list", "--json") == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_recent_alerts_are_routed_to_the_channels(tmp_path: Path, db_url: str) -> None:
+    from datetime import UTC, datetime, time
+
+    from pipeline.backfill import import_lines
+    from pipeline.config import build_matcher, load_config
+    from pipeline.service.detect import detect_due
+    from pipeline.storage.db import Database
+    from pipeline.storage.deliveries import list_deliveries
+    from pipeline.storage.migrate import upgrade
+
+    root = Path(__file__).resolve().parents[2]
+    p = tmp_path / "config.yaml"
+    p.write_text(f"database:\n  url: {db_url}\nsources: []\nthemes: {root / 'seeds' / 'themes.yaml'}\n"
+                 "alerts:\n  channels:\n    - {name: hook, type: webhook, url: 'http://127.0.0.1:9/hook'}\n")
+    cfg = load_config(p)
+    db = Database(cfg.database.url)
+    upgrade(db)
+    stream = tmp_path / "stream.jsonl"
+    write_stream(stream)
+    with stream.open() as fh:
+        import_lines(cfg, db, build_matcher(cfg), fh, origin="stream")
+    for d in range(1, BASE_DAYS + SHIFT_DAYS + 1):  # the service running day by day, as time passes
+        detect_due(cfg, db, now=datetime.combine(START + timedelta(days=d), time(3), tzinfo=UTC))
+    with db.session() as s:
+        routed = list_deliveries(s)
+    db.dispose()
+    assert routed, "alerts raised in their own time must reach the channels"
