@@ -83,7 +83,8 @@
             window.location.reload();
             return;
           }
-          var text = (data && data.error) || ("The server answered " + response.status + ".");
+          var text = (data && data.error) || ("The server answered " + response.status);
+          text = text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? "" : ".");
           if (response.status === 401) {
             set(TOKEN_KEY, "");
             showTokenState();
