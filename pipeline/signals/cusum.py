@@ -50,6 +50,9 @@ class _Step:
     p0: float | None = None
     phi: float | None = None
     note: str = ""
+    # The sparse rule has no S to drain: while its windows still show the shift, the episode stays open
+    # (otherwise a sustained burst would close and re-open an episode, and alert, every few windows).
+    holds_episode: bool = False
 
 
 def evaluate_window(
@@ -89,7 +92,7 @@ def evaluate_window(
         st = step.state
         in_episode = st.in_episode
         if st.in_episode and st.episode_windows > 0:
-            st, closed, note = _close_episode(st, current, settings)
+            st, closed, note = _close_episode(st, current, settings, holds=step.holds_episode)
             if closed is not None:
                 excluded.append(closed)
             if note:
@@ -102,7 +105,7 @@ def evaluate_window(
 
 
 def _close_episode(
-    st: DirectionState, current: WindowCount, settings: SignalSettings
+    st: DirectionState, current: WindowCount, settings: SignalSettings, *, holds: bool = False
 ) -> tuple[DirectionState, Span | None, str]:
     """Close the open episode if it is over: (state, span to exclude from baselines, note).
 
@@ -114,7 +117,7 @@ def _close_episode(
     if st.episode_windows >= settings.episode_max_windows:
         note = f"episode closed after {st.episode_windows} windows: the new level becomes the baseline"
         return replace(_cleared(closed), s=0.0), None, note
-    if st.episode_windows >= settings.episode_min_windows and st.s == 0.0:
+    if st.episode_windows >= settings.episode_min_windows and st.s == 0.0 and not holds:
         assert st.episode_onset is not None
         return closed, Span(st.episode_onset, current.window_end), "episode closed: back to baseline"
     return st, None, ""
@@ -183,7 +186,8 @@ def _sparse_step(prior: DirectionState, current: WindowCount, base: Baseline, se
     if prior.in_episode:
         note = "inside an alert episode: no new alert" if fires else ""
         level: Level = "watch" if significant else "none"
-        return _Step(st, level, "sparse", 0.0, run, suppressed=fires, p0=p, phi=phi, note=note)
+        holds = current.x >= sp.min_hits and tail < sp.watch_p_value
+        return _Step(st, level, "sparse", 0.0, run, suppressed=fires, p0=p, phi=phi, note=note, holds_episode=holds)
     if fires:
         opened = replace(st, episode_onset=current.window_start, episode_alert=current.window_start, episode_windows=0)
         return _Step(opened, "alert", "sparse", 0.0, run, p0=p, phi=phi)

@@ -85,6 +85,8 @@ def test_seed_situation_raises_rise_fall_and_phase_change(cfg: Path, tmp_path: P
         # Each shift is flagged within a few windows of its start.
         assert a["window_start"][:10] <= (START + timedelta(days=BASE_DAYS + 3)).isoformat(), (key, a)
     by_key = first
+    # A sustained shift is one episode: one alert per theme and direction, not one every few windows.
+    assert len(alerts) == len(first), sorted((a["theme"], a["direction"], a["window_start"]) for a in alerts)
     exp = by_key[("returning_fighters", "rise")]["explanation"]
     for key in ("onset", "ratio", "ratio_interval", "baseline_proportion", "baseline_interval", "window_interval",
                 "phi", "s", "h", "p_value", "false_alarm_rate", "raw_x", "sources", "top_articles"):

@@ -85,3 +85,12 @@ def test_bursty_quiet_themes_are_judged_with_their_overdispersion() -> None:
     # Three hits would pass a binomial tail, but not for a theme that comes in bursts.
     assert float(stats.binom.sf(2, 100, d.p0)) < 1e-4 <= upper_tail(3, 100, d.p0, d.phi)
     assert d.level != "alert"
+
+
+def test_a_sustained_burst_is_one_episode_and_one_alert() -> None:
+    """While the windows keep showing the shift the episode stays open: one alert, not one every few windows.
+    (tests/core/test_detect_replay.py checks the same end to end, where the windows stay significant.)"""
+    burst = [win(40 + i, 5) for i in range(10)]
+    ds = [d for d in run_series([*quiet(), *burst], SignalSettings()) if d.direction == "rise"]
+    assert [d.level for d in ds[-10:]].count("alert") == 1
+    assert all(d.in_episode for d in ds[-10:])
