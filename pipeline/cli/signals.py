@@ -40,8 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="compute every window in a period as the service does and store its alerts",
         epilog="Example: pipeline detect --from 2026-01-01 --to 2026-03-31 --dry-run",
     )
-    d.add_argument("--from", dest="date_from", required=True, help="first day (ISO 8601, included)")
-    d.add_argument("--to", dest="date_to", required=True, help="last day (ISO 8601, included)")
+    d.add_argument("--from", dest="date_from", help="first day (ISO 8601, included)")
+    d.add_argument("--to", dest="date_to", help="last day (ISO 8601, included)")
+    d.add_argument("--provisional", action="store_true",
+                   help="a look at the open window so far: the detector's state now, nothing stored")
     d.add_argument("--dry-run", action="store_true", help="compute and print, store nothing")
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=cmd_detect)
@@ -117,7 +119,19 @@ def cmd_themes_retag(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_detect(args: argparse.Namespace, ctx: Context) -> int:
-    from pipeline.service.detect import detect_period
+    from pipeline.service.detect import detect_period, detect_provisional
+
+    if args.provisional:
+        look = detect_provisional(ctx.config, migrated_db(ctx))
+        if args.json:
+            print_json(look.to_dict())
+        else:
+            for d in look.latest:
+                print(f"{d['window_start'][:16]} {d['theme']:<22} {d['direction']:<4} {d['level']:<6} "
+                      f"S={d['s']:.2f}/h={d['h']} observed {d['observed']} expected {d['expected']}")
+        return 0
+    if not (args.date_from and args.date_to):
+        raise InputError("detect needs --from and --to (or --provisional)")
 
     first = day_start(parse_day(args.date_from, what="--from"))
     last = day_start(parse_day(args.date_to, what="--to")) + timedelta(days=1)

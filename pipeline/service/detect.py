@@ -53,9 +53,11 @@ class DetectResult:
     themes: int = 0
     watches: int = 0
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    latest: list[dict[str, Any]] = field(default_factory=list)  # each theme's decisions in the last window
 
     def to_dict(self) -> dict[str, Any]:
-        return {"windows": self.windows, "themes": self.themes, "watches": self.watches, "alerts": self.alerts}
+        return {"windows": self.windows, "themes": self.themes, "watches": self.watches, "alerts": self.alerts,
+                "latest": self.latest}
 
 
 def to_window_count(c: StoredCount) -> WindowCount:
@@ -113,13 +115,23 @@ def detect_due(cfg: Config, db: Database, *, now: datetime | None = None) -> Det
         return _run(cfg, db, first=None, end=end, dry_run=False, now=now, resume=True)
 
 
+def detect_provisional(cfg: Config, db: Database, *, now: datetime | None = None) -> DetectResult:
+    """A provisional look at the open window (and any unsettled one before it): the same fold from each
+    theme's stored state, over the counts so far, storing nothing and raising nothing. ``latest`` holds
+    each theme's decisions for the open window; ``alerts`` what would be raised if it closed now."""
+    now = now or datetime.now(UTC)
+    open_end = window_start(now, cfg.signals.window_hours) + timedelta(hours=cfg.signals.window_hours)
+    return _run(cfg, db, first=None, end=open_end, dry_run=True, now=now, resume=True, include_open=True)
+
+
 def _run(cfg: Config, db: Database, *, first: datetime | None, end: datetime, dry_run: bool, now: datetime,
-         resume: bool) -> DetectResult:
+         resume: bool, include_open: bool = False) -> DetectResult:
     settings = cfg.signals
     hours = settings.window_hours
     length = timedelta(hours=hours)
     refresh_counts(cfg, db, now)
-    end = min(window_start(end - timedelta(microseconds=1), hours) + length, window_start(now, hours))
+    last_end = window_start(now, hours) + (length if include_open else timedelta(0))
+    end = min(window_start(end - timedelta(microseconds=1), hours) + length, last_end)
     themes = theme_ids(cfg)
     result = DetectResult(themes=len(themes))
     with db.session() as s:
@@ -165,6 +177,8 @@ def _run(cfg: Config, db: Database, *, first: datetime | None, end: datetime, dr
             raising = [d for d in ds if d.level == "alert"] if wc.window_start >= theme_first else []
             if wc.window_start >= theme_first:
                 decisions.extend(ds)
+            if wc.window_end == end:
+                result.latest.extend(_latest(d) for d in ds)
             if dry_run:
                 for d in raising:
                     _report(result, _theme_intent(d), None)
@@ -211,6 +225,12 @@ def _report(result: DetectResult, intent: AlertIntent, alert_id: int | None) -> 
                           "observed": intent.observed, "expected": intent.expected,
                           "health_flag": intent.health_flag, "health_reason": intent.health_reason,
                           "new": alert_id is not None})
+
+
+def _latest(d: Decision) -> dict[str, Any]:
+    return {"theme": d.theme, "direction": d.direction, "window_start": d.window_start.isoformat(),
+            "level": d.level, "method": d.method, "s": round(d.s, 3), "h": d.h, "observed": d.observed,
+            "expected": None if d.expected is None else round(d.expected, 3), "note": d.note}
 
 
 def _decision_dict(d: Decision) -> dict[str, Any]:

@@ -44,7 +44,7 @@ def review_base_url(cfg: Config) -> str:
 def build_scheduler(cfg: Config, db: Database) -> BackgroundScheduler:
     from pipeline.alerts import dispatch_once
     from pipeline.config import build_matcher
-    from pipeline.service.detect import detect_due
+    from pipeline.service.detect import detect_due, detect_provisional
     from pipeline.service.poll import poll_once
     from pipeline.storage.articles import prune_articles
 
@@ -63,6 +63,12 @@ def build_scheduler(cfg: Config, db: Database) -> BackgroundScheduler:
         if result.alerts:
             log.warning("detect: %d alerts raised: %s", len(result.alerts),
                         ", ".join(f"{a['theme']} {a['direction']}" for a in result.alerts))
+        # The hourly provisional look at the open window: logged, never raised or stored.
+        look = detect_provisional(cfg, db)
+        rising = [d for d in look.latest if d["level"] in ("watch", "alert")]
+        if rising:
+            log.info("provisional (open window so far): %s", ", ".join(
+                f"{d['theme']} {d['direction']} {d['level']} S={d['s']}" for d in rising))
         return result.to_dict()
 
     def dispatch() -> object:

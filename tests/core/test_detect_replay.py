@@ -248,3 +248,36 @@ def test_recent_alerts_are_routed_to_the_channels(tmp_path: Path, db_url: str) -
         routed = list_deliveries(s)
     db.dispose()
     assert routed, "alerts raised in their own time must reach the channels"
+
+
+def test_provisional_look_at_the_open_window_stores_nothing(cfg: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import UTC, datetime, time
+
+    from pipeline.config import load_config
+    from pipeline.service.detect import detect_due, detect_provisional
+    from pipeline.storage.db import Database
+    from pipeline.storage.signals import last_signal_window
+
+    stream = tmp_path / "stream.jsonl"
+    write_stream(stream)
+    run(cfg, "db", "upgrade")
+    run(cfg, "import", str(stream))
+    config = load_config(cfg)
+    db = Database(config.database.url)
+    today = START + timedelta(days=BASE_DAYS + 2)
+    now = datetime.combine(today, time(12), tzinfo=UTC)  # mid-day: today's window is open
+    detect_due(config, db, now=now)
+    with db.session() as s:
+        settled = last_signal_window(s, "returning_fighters")
+    look = detect_provisional(config, db, now=now)
+    with db.session() as s:
+        assert last_signal_window(s, "returning_fighters").window_start == settled.window_start  # nothing stored
+    db.dispose()
+    open_window = datetime.combine(today, time(0), tzinfo=UTC).isoformat()
+    assert {(d["theme"], d["direction"]) for d in look.latest if d["window_start"] == open_window} == {
+        (t, d) for t in ("returning_fighters", "propaganda_collapse", "territorial_focus") for d in ("rise", "fall")}
+    assert all(a.get("id") is None for a in look.alerts)
+    capsys.readouterr()
+    assert run(cfg, "detect", "--provisional", "--json") == 0
+    assert "latest" in json.loads(capsys.readouterr().out)
