@@ -96,23 +96,24 @@ def detect_period(cfg: Config, db: Database, *, first: datetime, end: datetime, 
     Like the service, it leaves alone the windows not yet settled (``service.detect_grace_minutes``).
     """
     now = now or datetime.now(UTC)
-    settled = window_start(now - timedelta(minutes=cfg.service.detect_grace_minutes), cfg.signals.window_hours)
-    return _run(cfg, db, first=first, end=min(end, settled), dry_run=dry_run, now=now, resume=False)
+    return _run(cfg, db, first=first, end=min(end, _settled_end(cfg, now)), dry_run=dry_run, now=now, resume=False)
 
 
 def detect_due(cfg: Config, db: Database, *, now: datetime | None = None) -> DetectResult:
     """The live step: every settled window (closed for ``service.detect_grace_minutes``) after each theme's
     last computed one."""
     now = now or datetime.now(UTC)
-    # Windows whose end is at least the grace period behind us: feeds polled every 30 minutes still
-    # deliver the last hours of a window after it has closed.
-    settled = now - timedelta(minutes=cfg.service.detect_grace_minutes)
-    end = window_start(settled, cfg.signals.window_hours)
     with detection_lock(db) as mine:
         if not mine:
             log.info("detection is running on another worker; skipping this run")
             return DetectResult()
-        return _run(cfg, db, first=None, end=end, dry_run=False, now=now, resume=True)
+        return _run(cfg, db, first=None, end=_settled_end(cfg, now), dry_run=False, now=now, resume=True)
+
+
+def _settled_end(cfg: Config, now: datetime) -> datetime:
+    """The end of the last settled window: closed at least ``service.detect_grace_minutes`` ago, since feeds
+    polled every 30 minutes still deliver the last hours of a window after it has closed."""
+    return window_start(now - timedelta(minutes=cfg.service.detect_grace_minutes), cfg.signals.window_hours)
 
 
 def detect_provisional(cfg: Config, db: Database, *, now: datetime | None = None) -> DetectResult:
@@ -154,13 +155,14 @@ def _run(cfg: Config, db: Database, *, first: datetime | None, end: datetime, dr
             state = CusumState.from_dict(prior[0].state)
             fold_from = prior[0].window_start + length
         else:
+            # No stored state: fold from the first window with data, as the service would have.
             state = CusumState(theme=theme)
-            fold_from = data_start if first is None else min(data_start, first)
-            fold_from = max(fold_from, data_start)
+            fold_from = data_start
         theme_first = fold_from if first is None else max(first, fold_from)
         period_first = min(period_first, theme_first)
         if fold_from >= end:
             continue
+        result.windows = max(result.windows, int((end - theme_first) / length))
         with db.session() as s:
             series = counts_between(s, [theme], fold_from - reach, end, hours)[theme]
         past: list[WindowCount] = []
@@ -173,7 +175,6 @@ def _run(cfg: Config, db: Database, *, first: datetime | None, end: datetime, dr
                 past.pop(0)
             state, ds = evaluate_window(past, wc, state, settings)
             past.append(wc)
-            result.windows = max(result.windows, int((end - theme_first) / length))
             raising = [d for d in ds if d.level == "alert"] if wc.window_start >= theme_first else []
             if wc.window_start >= theme_first:
                 decisions.extend(ds)
@@ -216,7 +217,7 @@ def _raise(session: Session, cfg: Config, intent: AlertIntent, now: datetime) ->
 def _with_top_articles(session: Session, intent: AlertIntent) -> AlertIntent:
     arts = theme_articles(session, _themes_of(intent), intent.onset or intent.window_start, intent.window_end,
                           TOP_ARTICLES)
-    return _with_articles(intent, arts)
+    return replace(intent, explanation={**intent.explanation, "top_articles": arts})
 
 
 def _report(result: DetectResult, intent: AlertIntent, alert_id: int | None) -> None:
@@ -312,8 +313,3 @@ def _themes_of(intent: AlertIntent) -> list[str]:
         return [m["theme"] for m in intent.explanation.get("members", [])]
     return [intent.theme]
 
-
-def _with_articles(intent: AlertIntent, arts: list[dict[str, Any]]) -> AlertIntent:
-    from dataclasses import replace
-
-    return replace(intent, explanation={**intent.explanation, "top_articles": arts})

@@ -14,7 +14,6 @@ caller's transaction.  The rules:
 from __future__ import annotations
 
 import hashlib
-from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -24,6 +23,7 @@ from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from pipeline.normalize.near_dup import signature_from_bytes, signature_to_bytes
 from pipeline.storage.db import storable
 from pipeline.storage.models import Article, ArticleBand, ArticleTheme, DirtyWindow
 from pipeline.types import ArticleData, ThemeHit
@@ -72,15 +72,12 @@ def band_ints(keys: Sequence[str]) -> list[int]:
 
 
 def pack_signature(sig: Sequence[int]) -> bytes | None:
-    return array("Q", sig).tobytes() if sig else None
+    """The stored form of a MinHash signature (None for a text too short to have one)."""
+    return signature_to_bytes(tuple(sig)) if sig else None
 
 
 def unpack_signature(blob: bytes | None) -> tuple[int, ...]:
-    if not blob:
-        return ()
-    arr = array("Q")
-    arr.frombytes(blob)
-    return tuple(arr)
+    return signature_from_bytes(blob) if blob else ()
 
 
 def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterable[Sequence[T]]:
