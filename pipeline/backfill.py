@@ -10,11 +10,9 @@ from typing import TYPE_CHECKING
 
 from pipeline.errors import InputError
 from pipeline.normalize import normalize_import
-from pipeline.normalize.near_dup import band_keys
-from pipeline.storage.articles import ArticleToStore, store_articles
+from pipeline.storage.articles import ArticleToStore
 from pipeline.storage.sources import ensure_import_source
-from pipeline.timewindows import window_start
-from pipeline.update import similar_fn
+from pipeline.update import store_batch, tagged
 
 if TYPE_CHECKING:
     from pipeline.config import Config
@@ -51,8 +49,7 @@ def import_lines(cfg: Config, db: Database, matcher: Matcher, lines: Iterable[st
         if not batch:
             return
         with db.session() as s:
-            r = store_articles(s, batch, now=now, window_of=lambda t: window_start(t, cfg.signals.window_hours),
-                               similar=similar_fn(cfg))
+            r = store_batch(s, batch, cfg, now=now)
         summary.inserted += r.inserted
         summary.updated += r.updated
         summary.unchanged += r.unchanged
@@ -83,8 +80,7 @@ def import_lines(cfg: Config, db: Database, matcher: Matcher, lines: Iterable[st
         except InputError as exc:
             summary.errors.append(f"{origin}:{lineno}: {exc}")
             continue
-        hits = tuple(matcher.match(art.text, art.title))
-        batch.append(ArticleToStore(data=art, hits=hits, band_keys=tuple(band_keys(art.shingle_signature))))
+        batch.append(tagged(art, cfg, matcher))
         if len(batch) >= BATCH:
             flush()
     flush()

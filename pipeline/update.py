@@ -22,7 +22,7 @@ from pipeline.storage.articles import ArticleToStore, StoreResult, store_article
 from pipeline.storage.signals import record_poll
 from pipeline.storage.sources import FeedOutcome, error_count, record_outcome
 from pipeline.timewindows import window_start
-from pipeline.types import FetchResult
+from pipeline.types import ArticleData, FetchResult
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -63,18 +63,26 @@ def process_feed(fetch: FetchResult, cfg: Config, matcher: Matcher) -> FeedUpdat
         if art is None:
             skipped += 1
             continue
-        hits = tuple(matcher.match(art.text, art.title))
-        out.append(ArticleToStore(data=art, hits=hits, band_keys=tuple(band_keys(art.shingle_signature))))
+        out.append(tagged(art, cfg, matcher))
     return FeedUpdate(fetch=fetch, articles=tuple(out), title=parsed.title, warning=parsed.warning, skipped=skipped)
 
 
-def similar_fn(cfg: Config):  # type: ignore[no-untyped-def]
+def tagged(art: ArticleData, cfg: Config, matcher: Matcher) -> ArticleToStore:
+    """An article with its theme hits and LSH band keys, ready for storage (polled or imported alike)."""
+    hits = tuple(matcher.match(art.text, art.title))
+    keys = tuple(band_keys(art.shingle_signature, bands=cfg.normalize.bands))
+    return ArticleToStore(data=art, hits=hits, band_keys=keys)
+
+
+def store_batch(session: Session, items: Sequence[ArticleToStore], cfg: Config, *, now: datetime) -> StoreResult:
+    """Store articles with the configured windows and near-duplicate threshold (polled or imported alike)."""
     threshold = cfg.normalize.near_dup_threshold
 
-    def similar(a: tuple[int, ...] | list[int], b: tuple[int, ...] | list[int]) -> bool:
+    def similar(a: Sequence[int], b: Sequence[int]) -> bool:
         return is_near_duplicate(tuple(a), tuple(b), threshold)
 
-    return similar
+    return store_articles(session, items, now=now, window_of=lambda t: window_start(t, cfg.signals.window_hours),
+                          similar=similar)
 
 
 def store_feed(db: Database, update: FeedUpdate, cfg: Config, *, now: datetime,
@@ -102,9 +110,7 @@ def _store(session: Session, update: FeedUpdate, cfg: Config, *, now: datetime, 
     failed = f.error is not None or update.error is not None
     stored = StoreResult()
     if not failed and update.articles:
-        stored = store_articles(session, update.articles, now=now,
-                                window_of=lambda t: window_start(t, cfg.signals.window_hours),
-                                similar=similar_fn(cfg))
+        stored = store_batch(session, update.articles, cfg, now=now)
     errors = 0 if not failed else error_count(session, f.source_id) + 1
     outcome = FeedOutcome(
         source_id=f.source_id,

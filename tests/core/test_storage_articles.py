@@ -145,3 +145,19 @@ def test_article_stored_during_a_recount_keeps_its_window_dirty(migrated_db: Dat
         refresh_window(s, w, 24, NOW)
         assert counts_between(s, [TOTAL], w, w + timedelta(days=1), 24)[TOTAL][0].raw_n == 2
         assert dirty_windows(s) == []
+
+
+def test_band_keys_follow_the_configured_bands(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.config import load_config
+    from pipeline.update import tagged
+
+    p = tmp_path / "c.yaml"
+    p.write_text("database:\n  url: sqlite:///x.db\nsources: []\nthemes: []\nnormalize:\n  bands: 16\n")
+    cfg = load_config(p)
+
+    class NoThemes:
+        def match(self, text: str, title: str = "") -> list[ThemeHit]:
+            return []
+
+    item = tagged(art(1, "guid:1", STORY), cfg, NoThemes())  # type: ignore[arg-type]
+    assert len(item.band_keys) == 16
