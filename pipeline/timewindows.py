@@ -5,7 +5,6 @@ With the default length of 24 hours a window is one UTC day.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -15,21 +14,6 @@ def window_start(t: datetime, hours: float) -> datetime:
     """The start of the window holding ``t``."""
     length = timedelta(hours=hours)
     return EPOCH + ((t.astimezone(UTC) - EPOCH) // length) * length
-
-
-def window_bounds(t: datetime, hours: float) -> tuple[datetime, datetime]:
-    start = window_start(t, hours)
-    return start, start + timedelta(hours=hours)
-
-
-def windows_between(first: datetime, last: datetime, hours: float) -> Iterator[tuple[datetime, datetime]]:
-    """Every window from the one holding ``first`` to the one holding ``last``, in order."""
-    length = timedelta(hours=hours)
-    start = window_start(first, hours)
-    end = window_start(last, hours)
-    while start <= end:
-        yield start, start + length
-        start += length
 
 
 def iso(value: datetime | None) -> str | None:

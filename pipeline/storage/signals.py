@@ -181,11 +181,6 @@ def series(session: Session, theme: str, first: datetime, last_end: datetime) ->
     return out
 
 
-def enabled_source_count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(Source).where(Source.enabled.is_(True),
-                                                                             Source.url != "")) or 0)
-
-
 def theme_articles(session: Session, themes: Sequence[str], start: datetime, end: datetime,
                    limit: int) -> list[dict[str, Any]]:
     """The best-scoring stories carrying any of ``themes`` in [start, end), one per story cluster,

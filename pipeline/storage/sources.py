@@ -189,13 +189,6 @@ def list_sources(session: Session) -> list[Source]:
     return list(session.scalars(select(Source).where(Source.url != "").order_by(Source.name)))
 
 
-def health_counts(session: Session, *, since: datetime, until: datetime) -> tuple[int, int]:
-    """(sources polled fine in [since, until), enabled sources) for the health gate."""
-    rows = list(session.scalars(select(Source).where(Source.enabled.is_(True), Source.url != "")))
-    ok = sum(1 for r in rows if r.last_ok_at is not None and since <= r.last_ok_at)
-    return ok, len(rows)
-
-
 def source_to_dict(row: Source) -> dict[str, object]:
     """The public shape of a source (``sources list --json`` and ``/api/sources``)."""
     return {
