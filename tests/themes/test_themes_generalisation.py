@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pipeline.errors import ThemeDefinitionError
-from pipeline.themes import Matcher, compile_themes, load_theme_file, parse_themes
+from pipeline.themes import Matcher, compile_themes, parse_themes
+from tests.support.theme_scores import carried, f1_per_theme, load_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
-THEMES = ("returning_fighters", "propaganda_collapse", "territorial_focus")
 
 
 def one_theme(rules: list[Any], define: dict[str, Any]) -> Matcher:
@@ -66,33 +64,6 @@ def test_except_ref_to_anything_but_terms_is_an_error(define: dict[str, Any], me
 
 
 # ---- the seed themes ------------------------------------------------------------------------
-
-@cache
-def seeds() -> Matcher:
-    return compile_themes(load_theme_file(ROOT / "seeds" / "themes.yaml"))
-
-
-def carried(text: str) -> set[str]:
-    return {h.theme for h in seeds().match(text)}
-
-
-def f1_per_theme(items: list[dict[str, Any]]) -> dict[str, tuple[float, float, float]]:
-    out = {}
-    for theme in THEMES:
-        got = [theme in carried(str(i["text"])) for i in items]
-        want = [theme in i["themes"] for i in items]
-        tp = sum(g and w for g, w in zip(got, want, strict=True))
-        fp = sum(g and not w for g, w in zip(got, want, strict=True))
-        fn = sum(w and not g for g, w in zip(got, want, strict=True))
-        p = tp / (tp + fp) if tp + fp else 1.0
-        r = tp / (tp + fn) if tp + fn else 1.0
-        out[theme] = (p, r, 2 * p * r / (p + r) if p + r else 0.0)
-    return out
-
-
-def load_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
 
 @pytest.mark.parametrize("text, theme", [
     # irregular past tenses and passive voice

@@ -8,28 +8,11 @@ way: read the aggregate, never fit rules to its items. The floors sit a little b
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from pipeline.themes import compile_themes, load_theme_file
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.theme_scores import ROOT, f1_per_theme, load_jsonl
 
 
 def test_seed_themes_generalise_to_held_out_text() -> None:
-    matcher = compile_themes(load_theme_file(ROOT / "seeds" / "themes.yaml"))
-    items = [json.loads(line) for line in (ROOT / "tests" / "data" / "themes_blind2.jsonl").read_text().splitlines()
-             if line.strip()]
+    items = load_jsonl(ROOT / "tests" / "data" / "themes_blind2.jsonl")
     assert len(items) >= 150
-    for theme in ("returning_fighters", "propaganda_collapse", "territorial_focus"):
-        tp = fp = fn = 0
-        for item in items:
-            got = theme in {h.theme for h in matcher.match(item["text"])}
-            want = theme in item["themes"]
-            tp += got and want
-            fp += got and not want
-            fn += want and not got
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    for theme, (precision, recall, f1) in f1_per_theme(items).items():
         assert precision >= 0.88 and f1 >= 0.85, (theme, precision, recall, f1)

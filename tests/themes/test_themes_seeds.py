@@ -3,54 +3,22 @@
 from __future__ import annotations
 
 import csv
-import json
 import sys
-from functools import cache
 from pathlib import Path
 
 import pytest
 
-from pipeline.themes import Matcher, compile_themes, load_theme_file
+from tests.support.theme_scores import THEMES, carried, f1_per_theme, load_jsonl, seeds
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 DATA = SHARED / "data"
-THEMES = ("returning_fighters", "propaganda_collapse", "territorial_focus")
-
-
-@cache
-def seeds() -> Matcher:
-    return compile_themes(load_theme_file(ROOT / "seeds" / "themes.yaml"))
-
-
-def carried(text: str, title: str = "") -> set[str]:
-    return {h.theme for h in seeds().match(text, title)}
 
 
 def needs(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"test data not present: {path}")
     return path
-
-
-def f1_per_theme(items: list[dict[str, object]]) -> dict[str, tuple[float, float, float]]:
-    out = {}
-    for theme in THEMES:
-        tp = fp = fn = 0
-        for item in items:
-            got = theme in carried(str(item["text"]))
-            want = theme in item["themes"]  # type: ignore[operator]
-            tp += got and want
-            fp += got and not want
-            fn += want and not got
-        p = tp / (tp + fp) if tp + fp else 1.0
-        r = tp / (tp + fn) if tp + fn else 1.0
-        out[theme] = (p, r, 2 * p * r / (p + r) if p + r else 0.0)
-    return out
-
-
-def load_jsonl(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def test_seed_themes_are_the_three_of_themes_md() -> None:
