@@ -67,8 +67,6 @@ def source_specs(cfg: Config) -> list[SourceSpec]:
 _W: dict[str, Any] = {}
 
 
-
-
 def _process_in_worker(fetch: FetchResult) -> FeedUpdate:
     return process_feed(fetch, _W["cfg"], _W["matcher"])
 
