@@ -18,9 +18,9 @@ from pipeline.fetch import next_poll_at
 from pipeline.normalize import normalize_entry
 from pipeline.normalize.near_dup import band_keys, is_near_duplicate
 from pipeline.parse import parse_feed
-from pipeline.storage.articles import ArticleToStore, StoreResult, store_articles
-from pipeline.storage.signals import record_poll
-from pipeline.storage.sources import FeedOutcome, error_count, record_outcome
+from pipeline.storage.articles import ArticleToStore, StoreResult, band_ints, store_articles
+from pipeline.storage.signals import record_polls
+from pipeline.storage.sources import FeedOutcome, error_count, load_sources, record_outcome
 from pipeline.timewindows import window_start
 from pipeline.types import ArticleData, FetchResult
 
@@ -70,7 +70,8 @@ def process_feed(fetch: FetchResult, cfg: Config, matcher: Matcher) -> FeedUpdat
 def tagged(art: ArticleData, cfg: Config, matcher: Matcher) -> ArticleToStore:
     """An article with its theme hits and LSH band keys, ready for storage (polled or imported alike)."""
     hits = tuple(matcher.match(art.text, art.title))
-    keys = tuple(band_keys(art.shingle_signature, bands=cfg.normalize.bands))
+    # Band keys become storage's integers here, in the worker process, not in the single writer.
+    keys = tuple(dict.fromkeys(band_ints(band_keys(art.shingle_signature, bands=cfg.normalize.bands))))
     return ArticleToStore(data=art, hits=hits, band_keys=keys)
 
 
@@ -93,24 +94,34 @@ def store_feed(db: Database, update: FeedUpdate, cfg: Config, *, now: datetime,
 
 def store_feeds(db: Database, updates: Sequence[tuple[FeedUpdate, timedelta | None]], cfg: Config, *,
                 now: datetime, rng: random.Random | None = None, owner: str | None = None) -> list[FeedOutcome]:
-    """Store several feeds' outcomes in one transaction (used for body-less results: 304s and errors,
-    where a transaction each would cost more than the work)."""
+    """Store several feeds' articles and outcomes in one transaction.
+
+    The articles of all of them go through one :func:`store_batch` (a handful of queries for the lot
+    instead of a handful per feed); if anything fails, nothing of the transaction is kept and the caller
+    retries feed by feed, so one bad feed never loses another's rows.
+    """
     rng = rng or random.Random()
-    outcomes: list[FeedOutcome] = []
     with db.session() as session:
-        for update, interval in updates:
-            every = interval or cfg.fetch.poll_interval
-            outcomes.append(_store(session, update, cfg, now=now, rng=rng, interval=every, owner=owner))
+        load_sources(session, [u.fetch.source_id for u, _ in updates])
+        articles = [a for u, _ in updates if not _failed(u) for a in u.articles]
+        stored = store_batch(session, articles, cfg, now=now) if articles else StoreResult()
+        outcomes = [_store(session, u, cfg, now=now, rng=rng, interval=interval or cfg.fetch.poll_interval,
+                           owner=owner, stored=stored.inserted_by_source.get(u.fetch.source_id, 0))
+                    for u, interval in updates]
+        record_polls(session, [(u.fetch.source_id, window_start(u.fetch.fetched_at, cfg.signals.window_hours),
+                                not _failed(u)) for u, _ in updates])
     return outcomes
 
 
+def _failed(update: FeedUpdate) -> bool:
+    return update.fetch.error is not None or update.error is not None
+
+
 def _store(session: Session, update: FeedUpdate, cfg: Config, *, now: datetime, rng: random.Random,
-           interval: timedelta, owner: str | None = None) -> FeedOutcome:
+           interval: timedelta, owner: str | None, stored: int) -> FeedOutcome:
+    """Record one feed's poll outcome (its articles are already stored)."""
     f = update.fetch
-    failed = f.error is not None or update.error is not None
-    stored = StoreResult()
-    if not failed and update.articles:
-        stored = store_batch(session, update.articles, cfg, now=now)
+    failed = _failed(update)
     errors = 0 if not failed else error_count(session, f.source_id) + 1
     outcome = FeedOutcome(
         source_id=f.source_id,
@@ -129,9 +140,8 @@ def _store(session: Session, update: FeedUpdate, cfg: Config, *, now: datetime, 
         body_hash=f.body_hash,
         title=update.title,
         new_url=getattr(f, "permanent_redirect", None),
-        stored=stored.inserted,
+        stored=stored,
         owner=owner,
     )
     record_outcome(session, outcome)
-    record_poll(session, f.source_id, window_start(f.fetched_at, cfg.signals.window_hours), not failed)
     return outcome

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LIGHT_BATCH = 100  # body-less outcomes written per transaction
-HEAVY_ARTICLES = 500  # articles of processed feeds written per transaction
+HEAVY_ARTICLES = 2000  # articles written per transaction (fewer, larger commits write fewer index pages)
 POOL_THRESHOLD = 8  # fewer bodies than this are processed inline: a pool costs more than it saves
 
 
@@ -63,22 +63,40 @@ def source_specs(cfg: Config) -> list[SourceSpec]:
     return [SourceSpec(name=s.name, url=s.url, enabled=s.enabled) for s in cfg.sources]
 
 
-# --- worker-process state: the compiled matcher and config, set once per process -------------
+class _LazyMatcher:
+    """The compiled themes, built on first use: a cycle whose feeds are all unchanged never compiles them
+    (the theme file itself was already checked when the config was loaded)."""
+
+    def __init__(self, source: Matcher | Callable[[], Matcher]) -> None:
+        self._make: Callable[[], Matcher] | None = source if callable(source) else None
+        self._built: Matcher | None = None if callable(source) else source
+
+    def get(self) -> Matcher:
+        if self._built is None:
+            assert self._make is not None
+            self._built = self._make()
+        return self._built
+
+
+# --- worker-process state: the config and the (lazily compiled) matcher, inherited through fork ----------
 _W: dict[str, Any] = {}
 
 
 def _process_in_worker(fetch: FetchResult) -> FeedUpdate:
-    return process_feed(fetch, _W["cfg"], _W["matcher"])
+    return process_feed(fetch, _W["cfg"], _W["matcher"].get())
 
 
 def _noop() -> int:
     return os.getpid()
 
 
-def poll_once(cfg: Config, db: Database, matcher: Matcher, *, all_sources: bool = False,
+def poll_once(cfg: Config, db: Database, matcher: Matcher | Callable[[], Matcher], *, all_sources: bool = False,
               now: Callable[[], datetime] | None = None, workers: int | None = None,
               progress: Callable[[int, int], None] | None = None) -> PollSummary:
     """Run one cycle over due feeds (or every enabled feed); never raises for a bad feed.
+
+    ``matcher`` is the compiled themes or a function that compiles them, called (once per process) only
+    when a feed has a new body to tag.
 
     Feeds are leased in batches of ``service.claim_batch``, so several workers on one PostgreSQL
     share a cycle's feeds (``FOR UPDATE SKIP LOCKED``) instead of the first one taking them all.
@@ -88,7 +106,8 @@ def poll_once(cfg: Config, db: Database, matcher: Matcher, *, all_sources: bool 
     owner = worker_id(cfg)
     with db.session() as s:
         sync_sources(s, source_specs(cfg), started)
-    cycle = _Cycle(cfg, db, matcher, clock, progress)
+    themes = _LazyMatcher(matcher)
+    cycle = _Cycle(cfg, db, themes, clock, progress)
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     pool: ProcessPoolExecutor | None = None
     try:
@@ -100,10 +119,11 @@ def poll_once(cfg: Config, db: Database, matcher: Matcher, *, all_sources: bool 
                 break
             cycle.summary.feeds += len(claimed)
             if pool is None and len(claimed) >= POOL_THRESHOLD and n_workers > 1:
-                # The workers inherit the compiled matcher through fork (no recompiling, no pickling).
-                # With the fork start method the pool forks every worker at its first submit, which
-                # happens here, while no fetch thread exists: forking a threaded process is unsafe.
-                _W["cfg"], _W["matcher"] = cfg, matcher
+                # The workers inherit the config and the matcher through fork (no pickling); a matcher not
+                # compiled yet is compiled by each worker when its first body arrives. With the fork start
+                # method the pool forks every worker at its first submit, which happens here, while no
+                # fetch thread exists: forking a threaded process is unsafe.
+                _W["cfg"], _W["matcher"] = cfg, themes
                 pool = ProcessPoolExecutor(n_workers, mp_context=get_context("fork"))
                 pool.submit(_noop)
             cycle.run_batch(claimed, pool)
@@ -119,7 +139,7 @@ def poll_once(cfg: Config, db: Database, matcher: Matcher, *, all_sources: bool 
 class _Cycle:
     """The state of one poll cycle: fetch a batch on a thread, process on the pool, store here."""
 
-    def __init__(self, cfg: Config, db: Database, matcher: Matcher, clock: Callable[[], datetime],
+    def __init__(self, cfg: Config, db: Database, matcher: _LazyMatcher, clock: Callable[[], datetime],
                  progress: Callable[[int, int], None] | None) -> None:
         self.cfg, self.db, self.matcher, self.clock, self.progress = cfg, db, matcher, clock, progress
         self.summary = PollSummary()
@@ -152,7 +172,7 @@ class _Cycle:
                     if item.body is None:
                         light.append(FeedUpdate(fetch=item))
                     elif pool is None:
-                        heavy.append(process_feed(item, self.cfg, self.matcher))
+                        heavy.append(process_feed(item, self.cfg, self.matcher.get()))
                     else:
                         pending[pool.submit(_process_in_worker, item)] = item
                 for fut in [f for f in pending if f.done()]:
@@ -163,7 +183,10 @@ class _Cycle:
                 if len(light) >= LIGHT_BATCH or (light and quiet):
                     self.finish(light)
                     light = []
-                if sum(len(u.articles) for u in heavy) >= HEAVY_ARTICLES or (heavy and (quiet or not pending)):
+                # Processed feeds are stored together too, once enough articles wait, the queue is quiet, or
+                # the pool has nothing left in hand (storing then costs no parallelism).
+                drained = pool is not None and not pending
+                if sum(len(u.articles) for u in heavy) >= HEAVY_ARTICLES or (heavy and (quiet or drained)):
                     self.finish(heavy)
                     heavy = []
             self.finish(light)

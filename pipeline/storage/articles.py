@@ -14,12 +14,12 @@ caller's transaction.  The rules:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Select, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,7 @@ from pipeline.storage.models import Article, ArticleBand, ArticleTheme, DirtyWin
 from pipeline.types import ArticleData, ThemeHit
 
 T = TypeVar("T")
-_CHUNK = 500  # keep IN (...) lists well under SQLite's variable limit
+_CHUNK = 900  # keep IN (...) lists under the variable limit of older SQLite builds (999)
 # Core tables for the bulk inserts: Core executemany skips the ORM's per-row bookkeeping, which cost
 # more than the inserts themselves (32 band keys per article).
 _ARTICLES: Table = Article.__table__  # type: ignore[assignment]
@@ -43,7 +43,7 @@ class ArticleToStore:
 
     data: ArticleData
     hits: tuple[ThemeHit, ...] = ()
-    band_keys: tuple[str, ...] = ()
+    band_keys: tuple[int, ...] = ()  # LSH band keys as integers (see band_ints)
 
 
 @dataclass(slots=True)
@@ -55,6 +55,7 @@ class StoreResult:
     unchanged: int = 0
     clustered: int = 0  # new rows joined to an existing story cluster
     article_ids: list[int] = field(default_factory=list)
+    inserted_by_source: dict[int, int] = field(default_factory=dict)
 
 
 def _storable(item: ArticleToStore) -> ArticleToStore:
@@ -93,7 +94,7 @@ def store_articles(
     window_of: Callable[[datetime], datetime],
     similar: Callable[[Sequence[int], Sequence[int]], bool],
 ) -> StoreResult:
-    """Store a batch; see the module docstring for the dedup rules."""
+    """Store a batch (one feed's entries, several feeds', or a chunk of an import); see the module docstring."""
     result = StoreResult()
     # Last occurrence wins when a feed repeats an identity.
     by_key: dict[tuple[int, str], ArticleToStore] = {}
@@ -104,27 +105,13 @@ def store_articles(
     if not items:
         return result
     dirty: set[datetime] = set()
-
-    existing: dict[tuple[int, str], Article] = {}
-    by_url: dict[tuple[int, str], Article] = {}
-    for source_id in {i.data.source_id for i in items}:
-        idents = [i.data.identity for i in items if i.data.source_id == source_id]
-        for chunk in _chunks(idents):
-            for found in session.scalars(select(Article).where(Article.source_id == source_id,
-                                                               Article.identity.in_(chunk))):
-                existing[(source_id, found.identity)] = found
-        urls = [i.data.url for i in items if i.data.source_id == source_id and i.data.url
-                and (source_id, i.data.identity) not in existing]
-        for chunk in _chunks(urls):
-            for found in session.scalars(select(Article).where(Article.source_id == source_id,
-                                                               Article.url.in_(chunk))):
-                by_url[(source_id, found.url or "")] = found
+    existing, by_url = _existing_rows(session, items)
 
     new_items: list[ArticleToStore] = []
     matched: set[int] = set()
     for item in items:
         d = item.data
-        row: Article | None = existing.get((d.source_id, d.identity))
+        row = existing.get((d.source_id, d.identity))
         if row is None and d.url:
             # Same link under a new guid: the feed changed its guids, so the row is updated, unless the
             # row's own guid is still in this batch or the row was already matched (distinct entries that
@@ -133,68 +120,159 @@ def store_articles(
             if (candidate is not None and candidate.id not in matched
                     and (d.source_id, candidate.identity) not in by_key):
                 row = candidate
-        if row is not None:
-            matched.add(row.id)
         if row is None:
             new_items.append(item)
             continue
+        matched.add(row.id)
+        result.article_ids.append(row.id)
         if row.content_hash == d.content_hash and row.identity == d.identity:
             result.unchanged += 1
-            result.article_ids.append(row.id)
             continue
         dirty.add(window_of(row.published_at))
-        row.identity, row.url, row.title, row.text = d.identity, d.url, d.title, d.text
-        row.published_at, row.date_estimated, row.updated_at = d.published_at, d.date_estimated, now
-        row.content_hash, row.signature = d.content_hash, pack_signature(d.shingle_signature)
         dirty.add(window_of(d.published_at))
-        session.execute(delete(ArticleTheme).where(ArticleTheme.article_id == row.id))
-        session.execute(delete(ArticleBand).where(ArticleBand.article_id == row.id))
-        _insert_hits(session, row.id, item.hits)
-        _insert_bands(session, row.id, item.band_keys)
+        _update_row(session, row.id, item, now)
         result.updated += 1
-        result.article_ids.append(row.id)
 
     if new_items:
-        clusters = _find_clusters(session, new_items, similar)
-        rows = [
-            {
-                "source_id": it.data.source_id, "identity": it.data.identity, "url": it.data.url,
-                "title": it.data.title, "text": it.data.text, "published_at": it.data.published_at,
-                "fetched_at": it.data.fetched_at, "updated_at": now, "date_estimated": it.data.date_estimated,
-                "content_hash": it.data.content_hash,
-                "cluster_id": _existing_cluster(clusters[i]),
-                "signature": pack_signature(it.data.shingle_signature),
-            }
-            for i, it in enumerate(new_items)
-        ]
-        ids = list(session.scalars(_ARTICLES.insert().returning(_ARTICLES.c.id, sort_by_parameter_order=True), rows))
-        # A new story keeps cluster_id NULL (its own id is its cluster: readers use coalesce(cluster_id, id)),
-        # so only the rare copy of an earlier item in the same batch needs an UPDATE after the insert.
-        final: list[int] = []
-        for i, aid in enumerate(ids):
-            c = clusters[i]
-            if c is None:
-                final.append(aid)
-                continue
-            result.clustered += 1
-            if c < 0:
-                final.append(final[-c - 1])
-                session.execute(update(Article).where(Article.id == aid).values(cluster_id=final[-1]))
-            else:
-                final.append(c)
-        bands = [(k, aid) for aid, it in zip(ids, new_items, strict=True)
-                 for k in dict.fromkeys(band_ints(it.band_keys))]
-        _insert_band_rows(session, bands)
-        hits = [_hit_row(aid, h) for aid, it in zip(ids, new_items, strict=True) for h in it.hits]
-        if hits:
-            session.execute(_THEMES.insert(), hits)
+        ids = _insert_new(session, new_items, now, similar, result)
         for it in new_items:
             dirty.add(window_of(it.data.published_at))
+            result.inserted_by_source[it.data.source_id] = result.inserted_by_source.get(it.data.source_id, 0) + 1
         result.inserted += len(ids)
         result.article_ids.extend(ids)
 
     mark_dirty(session, dirty, now)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """What dedup needs of a stored article (plain columns, no ORM object: loading those cost more)."""
+
+    id: int
+    identity: str
+    url: str | None
+    content_hash: str
+    published_at: datetime
+
+
+_BY_IDENTITY = (select(_ARTICLES.c.id, _ARTICLES.c.identity, _ARTICLES.c.url, _ARTICLES.c.content_hash,
+                       _ARTICLES.c.published_at)
+                .where(_ARTICLES.c.source_id == bindparam("source"),
+                       _ARTICLES.c.identity.in_(bindparam("values", expanding=True))))
+_BY_URL = (select(_ARTICLES.c.id, _ARTICLES.c.identity, _ARTICLES.c.url, _ARTICLES.c.content_hash,
+                  _ARTICLES.c.published_at)
+           .where(_ARTICLES.c.source_id == bindparam("source"),
+                  _ARTICLES.c.url.in_(bindparam("values", expanding=True))))
+# The statements below are built once: an IN list given as one expanding parameter is not coerced value by
+# value on every call, which, with thousands of band keys a batch, cost more than the queries.
+_CLUSTER = func.coalesce(_ARTICLES.c.cluster_id, _ARTICLES.c.id)
+_HASH_CLUSTERS = select(_ARTICLES.c.content_hash, _CLUSTER).where(
+    _ARTICLES.c.content_hash.in_(bindparam("values", expanding=True)))
+_URL_CLUSTERS = select(_ARTICLES.c.url, _CLUSTER).where(_ARTICLES.c.url.in_(bindparam("values", expanding=True)))
+_SIGNATURES = select(_ARTICLES.c.id, _ARTICLES.c.signature, _CLUSTER).where(
+    _ARTICLES.c.id.in_(bindparam("values", expanding=True)))
+
+
+def _select_in(session: Session, stmt: Select[Any], values: Sequence[object], **params: object) -> Iterator[Any]:
+    """Rows of ``stmt`` for ``values`` (its expanding ``values`` parameter), in chunks."""
+    for chunk in _chunks(values):
+        yield from session.execute(stmt, {"values": list(chunk), **params})
+
+
+def _band_members(session: Session, keys: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """(band key, article id) of stored articles having any of ``keys``.
+
+    Thousands of keys a batch: the statement is written for the driver (one array parameter on PostgreSQL,
+    plain placeholders on SQLite), since SQLAlchemy names and renders an expanded IN list value by value.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        if keys:
+            yield from conn.exec_driver_sql(
+                f"SELECT band_key, article_id FROM {_BANDS.name} WHERE band_key = ANY(%s)", (list(keys),))
+        return
+    for chunk in _chunks(keys):
+        marks = ",".join("?" * len(chunk))
+        yield from conn.exec_driver_sql(
+            f"SELECT band_key, article_id FROM {_BANDS.name} WHERE band_key IN ({marks})", tuple(chunk))
+
+
+def _existing_rows(session: Session, items: Sequence[ArticleToStore]
+                   ) -> tuple[dict[tuple[int, str], _Row], dict[tuple[int, str], _Row]]:
+    """Stored rows of these items' sources, by identity and (for identities not found) by canonical URL."""
+    existing: dict[tuple[int, str], _Row] = {}
+    by_url: dict[tuple[int, str], _Row] = {}
+    sources: dict[int, list[ArticleData]] = {}
+    for it in items:
+        sources.setdefault(it.data.source_id, []).append(it.data)
+    for source_id, data in sources.items():
+        for r in _select_in(session, _BY_IDENTITY, [d.identity for d in data], source=source_id):
+            existing[(source_id, r.identity)] = _Row(r.id, r.identity, r.url, r.content_hash, r.published_at)
+        urls = [d.url for d in data if d.url and (source_id, d.identity) not in existing]
+        for r in _select_in(session, _BY_URL, urls, source=source_id):
+            by_url[(source_id, r.url or "")] = _Row(r.id, r.identity, r.url, r.content_hash, r.published_at)
+    return existing, by_url
+
+
+def _update_row(session: Session, article_id: int, item: ArticleToStore, now: datetime) -> None:
+    d = item.data
+    session.execute(update(_ARTICLES).where(_ARTICLES.c.id == article_id).values(
+        identity=d.identity, url=d.url, title=d.title, text=d.text, published_at=d.published_at,
+        date_estimated=d.date_estimated, updated_at=now, content_hash=d.content_hash,
+        signature=pack_signature(d.shingle_signature)))
+    session.execute(delete(_THEMES).where(_THEMES.c.article_id == article_id))
+    session.execute(delete(_BANDS).where(_BANDS.c.article_id == article_id))
+    _insert_hits(session, article_id, item.hits)
+    _insert_band_rows(session, [(k, article_id) for k in dict.fromkeys(item.band_keys)])
+
+
+def _insert_new(session: Session, new_items: Sequence[ArticleToStore], now: datetime,
+                similar: Callable[[Sequence[int], Sequence[int]], bool], result: StoreResult) -> list[int]:
+    """Insert new articles with their cluster, band keys and theme hits; their ids in order."""
+    clusters = _find_clusters(session, new_items, similar)
+    rows = [
+        {
+            "source_id": it.data.source_id, "identity": it.data.identity, "url": it.data.url,
+            "title": it.data.title, "text": it.data.text, "published_at": it.data.published_at,
+            "fetched_at": it.data.fetched_at, "updated_at": now, "date_estimated": it.data.date_estimated,
+            "content_hash": it.data.content_hash,
+            "cluster_id": _existing_cluster(clusters[i]),
+            "signature": pack_signature(it.data.shingle_signature),
+        }
+        for i, it in enumerate(new_items)
+    ]
+    # A plain executemany, then one indexed read of the new ids: SQLite cannot promise that RETURNING
+    # rows of a multi-row insert come in parameter order, so SQLAlchemy inserted row by row to keep it.
+    session.execute(_ARTICLES.insert(), rows)
+    new_ids: dict[tuple[int, str], int] = {}
+    sources: dict[int, list[str]] = {}
+    for it in new_items:
+        sources.setdefault(it.data.source_id, []).append(it.data.identity)
+    for source_id, identities in sources.items():
+        for r in _select_in(session, _BY_IDENTITY, identities, source=source_id):
+            new_ids[(source_id, r.identity)] = r.id
+    ids = [new_ids[(it.data.source_id, it.data.identity)] for it in new_items]
+    # A new story keeps cluster_id NULL (its own id is its cluster: readers use coalesce(cluster_id, id)),
+    # so only the rare copy of an earlier item in the same batch needs an UPDATE after the insert.
+    final: list[int] = []
+    for i, aid in enumerate(ids):
+        c = clusters[i]
+        if c is None:
+            final.append(aid)
+            continue
+        result.clustered += 1
+        if c < 0:
+            final.append(final[-c - 1])
+            session.execute(update(_ARTICLES).where(_ARTICLES.c.id == aid).values(cluster_id=final[-1]))
+        else:
+            final.append(c)
+    _insert_band_rows(session, [(k, aid) for aid, it in zip(ids, new_items, strict=True)
+                                for k in dict.fromkeys(it.band_keys)])
+    hits = [_hit_row(aid, h) for aid, it in zip(ids, new_items, strict=True) for h in it.hits]
+    if hits:
+        session.execute(_THEMES.insert(), hits)
+    return ids
 
 
 def _existing_cluster(found: int | None) -> int | None:
@@ -207,35 +285,20 @@ def _find_clusters(
 ) -> list[int | None]:
     """For each new item: an existing cluster id, -(k+1) for the cluster of batch item k, or None."""
     out: list[int | None] = [None] * len(items)
-    hashes = list({it.data.content_hash for it in items})
     by_hash: dict[str, int] = {}
-    for chunk in _chunks(hashes):
-        for h, cid in session.execute(select(Article.content_hash, func.coalesce(Article.cluster_id, Article.id))
-                                      .where(Article.content_hash.in_(chunk))):
-            if cid is not None:
-                by_hash.setdefault(h, cid)
-    urls = list({it.data.url for it in items if it.data.url})
+    for h, cid in _select_in(session, _HASH_CLUSTERS, list({it.data.content_hash for it in items})):
+        if cid is not None:
+            by_hash.setdefault(h, cid)
     by_url: dict[str, int] = {}
-    for chunk in _chunks(urls):
-        for u, cid in session.execute(select(Article.url, func.coalesce(Article.cluster_id, Article.id))
-                                      .where(Article.url.in_(chunk))):
-            if cid is not None and u:
-                by_url.setdefault(u, cid)
-    item_keys = [band_ints(it.band_keys) for it in items]
-    keys = list({k for ks in item_keys for k in ks})
+    for u, cid in _select_in(session, _URL_CLUSTERS, list({it.data.url for it in items if it.data.url})):
+        if cid is not None and u:
+            by_url.setdefault(u, cid)
     cand: dict[int, list[int]] = {}
-    for key_chunk in _chunks(keys):
-        for band, aid in session.execute(select(ArticleBand.band_key, ArticleBand.article_id)
-                                         .where(ArticleBand.band_key.in_(key_chunk))):
-            cand.setdefault(band, []).append(aid)
-    cand_ids = list({a for ids in cand.values() for a in ids})
+    for band, aid in _band_members(session, list({k for it in items for k in it.band_keys})):
+        cand.setdefault(band, []).append(aid)
     sigs: dict[int, tuple[tuple[int, ...], int]] = {}
-    for i in range(0, len(cand_ids), _CHUNK):
-        for art_id, blob, cluster in session.execute(
-            select(Article.id, Article.signature, func.coalesce(Article.cluster_id, Article.id))
-            .where(Article.id.in_(cand_ids[i : i + _CHUNK]))
-        ):
-            sigs[art_id] = (unpack_signature(blob), int(cluster))
+    for art_id, blob, cluster in _select_in(session, _SIGNATURES, list({a for ids in cand.values() for a in ids})):
+        sigs[art_id] = (unpack_signature(blob), int(cluster))
 
     seen_hash: dict[str, int] = {}
     seen_url: dict[str, int] = {}
@@ -243,27 +306,14 @@ def _find_clusters(
     for k, it in enumerate(items):
         d = it.data
         hit: int | None = by_hash.get(d.content_hash) or (by_url.get(d.url) if d.url else None)
-        if hit is None:
-            for key in item_keys[k]:
-                for aid in cand.get(key, ()):
-                    sig, cid = sigs.get(aid, ((), aid))
-                    if sig and similar(sig, d.shingle_signature):
-                        hit = cid
-                        break
-                if hit is not None:
-                    break
+        if hit is None and cand:
+            hit = _similar_stored(it, cand, sigs, similar)
         if hit is None:
             j = seen_hash.get(d.content_hash)
             if j is None and d.url:
                 j = seen_url.get(d.url)
             if j is None:
-                for key in item_keys[k]:
-                    for jj in seen_band.get(key, ()):
-                        if similar(items[jj].data.shingle_signature, d.shingle_signature):
-                            j = jj
-                            break
-                    if j is not None:
-                        break
+                j = _similar_in_batch(it, items, seen_band, similar)
             if j is not None:
                 root = out[j]
                 hit = root if root is not None else -(j + 1)
@@ -271,9 +321,30 @@ def _find_clusters(
         seen_hash.setdefault(d.content_hash, k)
         if d.url:
             seen_url.setdefault(d.url, k)
-        for key in item_keys[k]:
+        for key in it.band_keys:
             seen_band.setdefault(key, []).append(k)
     return out
+
+
+def _similar_stored(it: ArticleToStore, cand: dict[int, list[int]], sigs: dict[int, tuple[tuple[int, ...], int]],
+                    similar: Callable[[Sequence[int], Sequence[int]], bool]) -> int | None:
+    """The cluster of a stored article sharing a band key with ``it`` and similar enough, if any."""
+    for key in it.band_keys:
+        for aid in cand.get(key, ()):
+            sig, cid = sigs.get(aid, ((), aid))
+            if sig and similar(sig, it.data.shingle_signature):
+                return cid
+    return None
+
+
+def _similar_in_batch(it: ArticleToStore, items: Sequence[ArticleToStore], seen_band: dict[int, list[int]],
+                      similar: Callable[[Sequence[int], Sequence[int]], bool]) -> int | None:
+    """The index of an earlier batch item sharing a band key with ``it`` and similar enough, if any."""
+    for key in it.band_keys:
+        for j in seen_band.get(key, ()):
+            if similar(items[j].data.shingle_signature, it.data.shingle_signature):
+                return j
+    return None
 
 
 def _hit_row(article_id: int, hit: ThemeHit) -> dict[str, object]:
@@ -286,10 +357,6 @@ def _hit_row(article_id: int, hit: ThemeHit) -> dict[str, object]:
 def _insert_hits(session: Session, article_id: int, hits: Sequence[ThemeHit]) -> None:
     if hits:
         session.execute(_THEMES.insert(), [_hit_row(article_id, h) for h in hits])
-
-
-def _insert_bands(session: Session, article_id: int, keys: Sequence[str]) -> None:
-    _insert_band_rows(session, [(k, article_id) for k in dict.fromkeys(band_ints(keys))])
 
 
 def _insert_band_rows(session: Session, rows: list[tuple[int, int]]) -> None:

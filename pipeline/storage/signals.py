@@ -8,13 +8,14 @@ cluster: syndicated copies of one story count once in each window they appear in
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, distinct, func, insert, select, text
+from sqlalchemy import Table, and_, delete, distinct, func, insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pipeline.storage.db import Database
@@ -43,13 +44,25 @@ class StoredCount:
 
 def record_poll(session: Session, source_id: int, window: datetime, ok: bool) -> None:
     """Count one poll of a source in a window (for the health gate)."""
-    row = session.get(SourceWindow, (source_id, window))
-    if row is None:
-        session.add(SourceWindow(source_id=source_id, window_start=window, polls_ok=int(ok), polls_failed=int(not ok)))
-    elif ok:
-        row.polls_ok += 1
-    else:
-        row.polls_failed += 1
+    record_polls(session, [(source_id, window, ok)])
+
+
+def record_polls(session: Session, polls: Iterable[tuple[int, datetime, bool]]) -> None:
+    """Count polls ``(source_id, window, ok)`` in one statement (an upsert: workers never collide)."""
+    totals: dict[tuple[int, datetime], list[int]] = {}
+    for source_id, window, ok in polls:
+        counts = totals.setdefault((source_id, window), [0, 0])
+        counts[0 if ok else 1] += 1
+    if not totals:
+        return
+    table: Table = SourceWindow.__table__  # type: ignore[assignment]
+    ins = (postgresql.insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite.insert(table))
+    stmt = ins.on_conflict_do_update(
+        index_elements=["source_id", "window_start"],
+        set_={"polls_ok": table.c.polls_ok + ins.excluded.polls_ok,
+              "polls_failed": table.c.polls_failed + ins.excluded.polls_failed})
+    session.execute(stmt, [{"source_id": sid, "window_start": w, "polls_ok": ok, "polls_failed": failed}
+                           for (sid, w), (ok, failed) in sorted(totals.items())])
 
 
 def dirty_windows(session: Session) -> list[datetime]:

@@ -175,6 +175,13 @@ def record_outcome(session: Session, outcome: FeedOutcome) -> None:
         row.last_error_kind = outcome.error_kind
 
 
+def load_sources(session: Session, ids: Sequence[int]) -> None:
+    """Load these sources into the session in one query, so that the per-feed reads and writes of
+    :func:`record_outcome` and :func:`error_count` that follow do not each query the database."""
+    for i in range(0, len(ids), 900):
+        session.scalars(select(Source).where(Source.id.in_(ids[i : i + 900]))).all()
+
+
 def error_count(session: Session, source_id: int) -> int:
     """Consecutive failures of a source so far."""
     row = session.get(Source, source_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from pipeline.normalize import band_keys, content_hash, is_near_duplicate, signature
-from pipeline.storage.articles import ArticleToStore, store_articles
+from pipeline.storage.articles import ArticleToStore, band_ints, store_articles
 from pipeline.storage.db import Database
 from pipeline.storage.signals import TOTAL, counts_between, dirty_windows, refresh_window
 from pipeline.storage.sources import ensure_import_source
@@ -35,7 +35,7 @@ def art(source_id: int, ident: str, text: str, *, title: str = "t", url: str | N
 
 def item(a: ArticleData, themes: tuple[str, ...] = ()) -> ArticleToStore:
     hits = tuple(ThemeHit(theme=t, score=1.0, evidence=(Evidence(0, 3, "x", "snip"),), version="v1") for t in themes)
-    return ArticleToStore(data=a, hits=hits, band_keys=tuple(band_keys(a.shingle_signature)))
+    return ArticleToStore(data=a, hits=hits, band_keys=tuple(band_ints(band_keys(a.shingle_signature))))
 
 
 def store(db: Database, items: list[ArticleToStore]):  # type: ignore[no-untyped-def]
