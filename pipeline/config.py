@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -22,6 +22,9 @@ from pipeline.normalize.settings import NormalizeSettings
 from pipeline.signals.settings import SignalSettings
 from pipeline.themes.settings import MatcherSettings
 from pipeline.validation import HttpURL
+
+if TYPE_CHECKING:
+    from pipeline.themes import Matcher, ThemeSet
 
 DEFAULT_CONFIG = "config.yaml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -250,17 +253,17 @@ def _yaml_path(data: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
     return tuple(out)
 
 
-def build_matcher(cfg: Config) -> Any:
+def build_matcher(cfg: Config) -> Matcher:
     """The configured themes compiled into a matcher with the configured matcher settings."""
     from pipeline.themes import compile_themes
 
     return compile_themes(load_theme_set(cfg), cfg.matcher)
 
 
-_THEME_FILES: dict[tuple[str, int, int], Any] = {}
+_THEME_FILES: dict[tuple[str, int, int], ThemeSet] = {}
 
 
-def load_theme_set(cfg: Config) -> Any:
+def load_theme_set(cfg: Config) -> ThemeSet:
     """Load and check the configured themes (a path or inline definitions).
 
     A theme file is read once per process while it is unchanged (start-up checks it, the matcher

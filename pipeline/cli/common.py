@@ -1,16 +1,24 @@
-"""What every command handler shares: lazily loaded config and database, output helpers."""
+"""What every command handler shares: lazily loaded config and database, output helpers.
+
+The CLI imports the config schema (pydantic and every settings module), SQLAlchemy and the
+themes only when a command first asks for them: ``pipeline --help`` and a bad argument cost
+no more than argparse.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipeline.config import Config, load_config
 from pipeline.errors import InputError, PipelineError
-from pipeline.storage.db import Database
 from pipeline.timewindows import iso
+
+if TYPE_CHECKING:
+    from pipeline.config import Config
+    from pipeline.storage.db import Database
+    from pipeline.themes import Matcher
 
 
 class CommandFailed(PipelineError):
@@ -32,12 +40,16 @@ class Context:
     @property
     def config(self) -> Config:
         if self._config is None:
+            from pipeline.config import load_config
+
             self._config = load_config(self.config_arg)
         return self._config
 
     @property
     def db(self) -> Database:
         if self._db is None:
+            from pipeline.storage.db import Database
+
             self._db = Database(self.config.database.url)
         return self._db
 
@@ -85,7 +97,7 @@ def migrated_db(ctx: Context) -> Database:
     return db
 
 
-def compiled_matcher(ctx: Context):  # type: ignore[no-untyped-def]
+def compiled_matcher(ctx: Context) -> Matcher:
     """The configured themes, compiled once."""
     from pipeline.config import build_matcher
 

@@ -14,11 +14,37 @@ offsets index into it. Invalid definitions raise
 is documented in README.md beside this file.
 """
 
-from pipeline.themes.matcher import Matcher, compile_themes
-from pipeline.themes.model import ThemeDef, ThemeInfo, ThemeSet
-from pipeline.themes.parse import load_theme_file, parse_themes
-from pipeline.themes.settings import MatcherSettings
-from pipeline.themes.text import combine
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.themes.matcher import Matcher, compile_themes
+    from pipeline.themes.model import ThemeDef, ThemeInfo, ThemeSet
+    from pipeline.themes.parse import load_theme_file, parse_themes
+    from pipeline.themes.settings import MatcherSettings
+    from pipeline.themes.text import combine
+
+# Each name loads its module on first use: the config schema imports this package for MatcherSettings,
+# and a command that only reads the theme file (every command checks it at start) needs no matcher.
+_LAZY = {
+    "Matcher": "matcher",
+    "compile_themes": "matcher",
+    "ThemeDef": "model",
+    "ThemeInfo": "model",
+    "ThemeSet": "model",
+    "load_theme_file": "parse",
+    "parse_themes": "parse",
+    "MatcherSettings": "settings",
+    "combine": "text",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pipeline.themes' has no attribute {name!r}")
+    return getattr(import_module(f"pipeline.themes.{module}"), name)
+
 
 __all__ = [
     "Matcher",

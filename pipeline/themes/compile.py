@@ -206,6 +206,9 @@ class Compiler:
 
     table: WordTable = field(default_factory=WordTable)
     plans: dict[Node, Plan] = field(default_factory=dict)
+    # The same, by object: a shared definition is met again and again, and hashing a node hashes its
+    # whole subtree (frozen dataclasses do not keep their hash). Holds the node so its id stays its own.
+    by_object: dict[int, tuple[Node, Plan]] = field(default_factory=dict)
     needles: dict[int, Needles | None] = field(default_factory=dict)
     checks: dict[Needles, NeedleCheck] = field(default_factory=dict)
     indexed: set[int] = field(default_factory=set)  # word-pattern ids whose positions the matcher records
@@ -234,8 +237,12 @@ class Compiler:
         return self.checks[needles]
 
     def plan(self, node: Node) -> Plan:
+        seen = self.by_object.get(id(node))
+        if seen is not None:
+            return seen[1]
         known = self.plans.get(node)
         if known is not None:
+            self.by_object[id(node)] = (node, known)
             return known
         pid = self.count
         self.count += 1
@@ -267,6 +274,7 @@ class Compiler:
             plan = NearPlan(pid, self.plan(node.left), self.plan(node.right), node.within, node.ordered,
                             self._exclude(node.exclude), node.across_sentences)
         self.plans[node] = plan
+        self.by_object[id(node)] = (node, plan)
         return plan
 
     def _exclude(self, terms: tuple[Term, ...]) -> ExcludeTerms:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 from pipeline.themes.text import Term
 
@@ -65,29 +66,88 @@ def is_positional(node: Node) -> bool:
     return False
 
 
-def canonical(node: Node) -> object:
-    """A JSON-able form of a node, independent of item order where order has no meaning."""
-    if isinstance(node, Term):
-        return node.canonical()
-    if isinstance(node, AnyOf):
-        return ["any", _sorted_unique(canonical(i) for i in node.items),
-                _sorted_unique(t.canonical() for t in node.exclude)]
-    if isinstance(node, AllOf):
-        return ["all", _sorted_unique(canonical(i) for i in node.items)]
-    if isinstance(node, Not):
-        return ["not", canonical(node.item)]
-    pair = [canonical(node.left), canonical(node.right)]
-    if not node.ordered:
-        pair = _sorted_unique(pair) if pair[0] != pair[1] else pair
-    return ["near", pair, node.within, node.ordered, _sorted_unique(t.canonical() for t in node.exclude),
-            node.across_sentences]
+class _Json(NamedTuple):
+    """A value as ``json.dumps(value, sort_keys=True, ensure_ascii=False)`` writes it (``key``: lists are
+    sorted and de-duplicated by it) and the same with compact separators (``text``: what is hashed)."""
+
+    key: str
+    text: str
 
 
-def _sorted_unique(items: object) -> list[object]:
-    seen: dict[str, object] = {}
-    for item in items:  # type: ignore[attr-defined]
-        seen.setdefault(json.dumps(item, sort_keys=True, ensure_ascii=False), item)
-    return [seen[k] for k in sorted(seen)]
+# How json.dumps(..., ensure_ascii=False) writes a string.
+_encode_str = json.encoder.encode_basestring
+
+
+def _scalar(value: str | bool | int | float) -> _Json:
+    text = _encode_str(value) if isinstance(value, str) else json.dumps(value)
+    return _Json(text, text)  # no separators inside a scalar: both forms agree
+
+
+def _array(items: Iterable[_Json]) -> _Json:
+    parts = list(items)
+    return _Json("[" + ", ".join([p.key for p in parts]) + "]", "[" + ",".join([p.text for p in parts]) + "]")
+
+
+def _words(words: tuple[str, ...]) -> _Json:
+    texts = list(map(_encode_str, words))
+    return _Json("[" + ", ".join(texts) + "]", "[" + ",".join(texts) + "]")
+
+
+_ANY, _ALL, _NOT, _NEAR = map(_scalar, ("any", "all", "not", "near"))
+_TERM, _EXACT, _TRUE, _FALSE = _scalar("term"), _scalar("exact"), _scalar(True), _scalar(False)
+
+
+def _sorted_unique(items: Iterable[_Json]) -> _Json:
+    """The array of the distinct items, in the order of their ``key``."""
+    seen: dict[str, _Json] = {}
+    for item in items:
+        seen.setdefault(item.key, item)
+    return _array(seen[k] for k in sorted(seen))
+
+
+class _Canonical:
+    """The JSON form of rule nodes, independent of item order where order has no meaning.
+
+    Each node is serialised once, children first, and its parents are assembled from those
+    strings (linear in the size of the definition); a node object met again (a shared
+    definition) is looked up by identity. The strings are exactly what ``json.dumps`` writes
+    for the nested lists described here, which is what the versions always hashed.
+    """
+
+    __slots__ = ("_done",)
+
+    def __init__(self) -> None:
+        # By id(): the nodes stay alive (the blocks being hashed hold them) while this object is used.
+        self._done: dict[int, _Json] = {}
+
+    def node(self, node: Node) -> _Json:
+        done = self._done.get(id(node))
+        if done is None:
+            done = self._done[id(node)] = self._build(node)
+        return done
+
+    def _build(self, node: Node) -> _Json:
+        if isinstance(node, Term):
+            return _array([_EXACT if node.exact else _TERM, _words(node.words), _TRUE if node.not_in_caps else _FALSE])
+        if isinstance(node, AnyOf):
+            return _array([_ANY, _sorted_unique(map(self.node, node.items)),
+                           _sorted_unique(map(self.node, node.exclude))])
+        if isinstance(node, AllOf):
+            return _array([_ALL, _sorted_unique(map(self.node, node.items))])
+        if isinstance(node, Not):
+            return _array([_NOT, self.node(node.item)])
+        pair = [self.node(node.left), self.node(node.right)]
+        if not node.ordered:
+            pair.sort(key=lambda j: j.key)  # sorted, never de-duplicated: near [x, x] keeps both
+        return _array([_NEAR, _array(pair), _scalar(node.within), _scalar(node.ordered),
+                       _sorted_unique(map(self.node, node.exclude)), _scalar(node.across_sentences)])
+
+    def block(self, block: LanguageBlock) -> str:
+        """The compact JSON of a block's ``{lang, rules, scope, threshold}`` (keys sorted)."""
+        rules = _sorted_unique(_array([_scalar(r.weight), self.node(r.node)]) for r in block.rules)
+        scope = self.node(block.scope).text if block.scope is not None else "null"
+        return (f'{{"lang":{_scalar(block.lang).text},"rules":{rules.text},"scope":{scope},'
+                f'"threshold":{_scalar(block.threshold).text}}}')
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +178,6 @@ class LanguageBlock:
     rules: tuple[Rule, ...]
     scope: Node | None = None
     threshold: float = 1.0
-
-    def canonical(self) -> object:
-        return {
-            "lang": self.lang,
-            "scope": canonical(self.scope) if self.scope is not None else None,
-            "threshold": self.threshold,
-            "rules": _sorted_unique([r.weight, canonical(r.node)] for r in self.rules),
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +222,8 @@ def theme_version(theme_id: str, blocks: tuple[LanguageBlock, ...]) -> str:
     It ignores what cannot change a match: label, description, rule names, comments,
     YAML layout, and the order of items in ``any``/``all`` lists and of rules.
     """
-    form = {"id": theme_id, "blocks": [b.canonical() for b in sorted(blocks, key=lambda b: b.lang)]}
-    data = json.dumps(form, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    canon = _Canonical()
+    parts = [canon.block(b) for b in sorted(blocks, key=lambda b: b.lang)]
+    # json.dumps({"id": ..., "blocks": [...]}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    data = f'{{"blocks":[{",".join(parts)}],"id":{_scalar(theme_id).text}}}'
     return hashlib.sha256(data.encode("utf-8")).hexdigest()[:16]

@@ -83,14 +83,20 @@ class NeedleCheck:
 
 
 class _Scan:
-    """One regex over all fragments; where one matches, the patterns of the fragments there are tried."""
+    """One regex over all fragments; where one matches, the patterns of the fragments there are tried.
 
-    __slots__ = ("_at", "_offset", "_patterns", "_scan")
+    A fragment's patterns are compiled the first time the fragment is found: a matcher holds
+    hundreds, compiling them all took most of its build, and many are never needed.
+    """
+
+    __slots__ = ("_at", "_compiled", "_offset", "_patterns", "_scan")
 
     def __init__(self, fragments: dict[str, set[str]]) -> None:
         pattern, self._offset = _scan_pattern(sorted(fragments)) if fragments else ("", 0)
         self._scan = re.compile(pattern) if fragments else None
-        self._patterns = {f: tuple(re.compile(p) for p in sorted(ps)) for f, ps in fragments.items()}
+        self._patterns = {f: tuple(sorted(ps)) for f, ps in fragments.items()}
+        # Filled as fragments are met; threads sharing the matcher may both compile one, to equal patterns.
+        self._compiled: dict[str, tuple[re.Pattern[str], ...]] = {}
         # Fragments by first character, to find every fragment that starts where the scan matched.
         self._at: dict[str, tuple[str, ...]] = {}
         for f in sorted(fragments, key=len):
@@ -105,9 +111,15 @@ class _Scan:
             for fragment in self._at[hay[i]]:
                 if fragment not in tried and hay.startswith(fragment, i):
                     tried.add(fragment)
-                    if any(p.search(hay) is not None for p in self._patterns[fragment]):
+                    if any(p.search(hay) is not None for p in self._patterns_of(fragment)):
                         return True
         return False
+
+    def _patterns_of(self, fragment: str) -> tuple[re.Pattern[str], ...]:
+        patterns = self._compiled.get(fragment)
+        if patterns is None:
+            patterns = self._compiled[fragment] = tuple(map(re.compile, self._patterns[fragment]))
+        return patterns
 
 
 def _scan_pattern(fragments: list[str]) -> tuple[str, int]:

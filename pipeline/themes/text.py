@@ -79,7 +79,10 @@ def normalize(text: str) -> str:
 # to: the prefilter searches the raw, case-folded text and must never miss what the matcher finds.
 _LETTER_SEPARATORS = "".join(c for c in _MAP if re.match(r"\w", c))
 RAW_SEPARATOR = rf"[\W{_LETTER_SEPARATORS}]"
-FOLDED_SEPARATOR = rf"[\W{_LETTER_SEPARATORS}{chr(0x345).casefold()}]"
+# The letter separators as one range (U+02B9-U+02BC, so U+02BA and U+02BB too): more separators only let
+# more texts through the prefilter, and re compiles a class holding three separate characters above U+00FF
+# ten times slower (it builds a 64K-entry map), once per term pattern of the prefilter in every process.
+FOLDED_SEPARATOR = rf"[\W{min(_LETTER_SEPARATORS)}-{max(_LETTER_SEPARATORS)}{chr(0x345).casefold()}]"
 
 
 def fold(word: str) -> str:
@@ -104,10 +107,6 @@ class Term:
     exact: bool = False
     not_in_caps: bool = False
     source: str = ""
-
-    def canonical(self) -> list[object]:
-        """A JSON-able form used for version hashing."""
-        return ["exact" if self.exact else "term", list(self.words), self.not_in_caps]
 
 
 def parse_term(source: str, *, exact: bool = False, not_in_caps: bool = False) -> Term:
