@@ -108,5 +108,8 @@ def progress_bar(total: int | None, desc: str, *, enabled: bool = True):  # type
     """A tqdm bar on stderr (never stdout), shown only on a terminal."""
     from tqdm import tqdm
 
+    # No monitor thread: poll forks its worker processes after the bar exists, and forking a process
+    # that runs other threads can hand a held lock to the children.
+    tqdm.monitor_interval = 0
     return tqdm(total=total, desc=desc, file=sys.stderr, disable=not (enabled and sys.stderr.isatty()),
                 unit="feed" if desc == "poll" else "it", leave=False)

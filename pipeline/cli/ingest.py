@@ -88,14 +88,16 @@ def cmd_poll(args: argparse.Namespace, ctx: Context) -> int:
     from pipeline.service.poll import poll_once
 
     db = migrated_db(ctx)
-    matcher = compiled_matcher(ctx)
     with progress_bar(None, "poll") as bar:
 
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.update(1)
 
-        summary = poll_once(ctx.config, db, matcher, all_sources=args.all, workers=args.workers, progress=progress)
+        # The themes are compiled only if some feed has something new to tag (the config check at start
+        # already read them): an all-unchanged poll skips that work.
+        summary = poll_once(ctx.config, db, lambda: compiled_matcher(ctx), all_sources=args.all,
+                            workers=args.workers, progress=progress)
     if args.json:
         print_json(summary.to_dict())
     else:

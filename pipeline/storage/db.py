@@ -30,6 +30,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # A larger page cache keeps the article and band indexes in memory while a cycle writes thousands of rows.
     cur.execute("PRAGMA cache_size=-65536")
     cur.execute("PRAGMA temp_store=MEMORY")
+    # A checkpoint (WAL copied into the database, with an fsync) every 64 MB of WAL instead of every 4 MB:
+    # a cold poll of 10,000 articles spent a quarter of its storage wall time waiting on checkpoint syncs.
+    # The WAL file is cut back to that size afterwards, so it does not stay large.
+    cur.execute("PRAGMA wal_autocheckpoint=16384")
+    cur.execute("PRAGMA journal_size_limit=67108864")
     cur.close()
 
 
