@@ -90,8 +90,9 @@ def normalize_entry(
     cfg = settings or _DEFAULT_SETTINGS
     fetched = to_utc(fetched_at)
     title = clean_title(entry.title, max_chars=cfg.max_title_chars)
-    # The fullest body may hold no text at all (only an image or a video); the summary may.
-    text = html_to_text(entry.content) or html_to_text(entry.summary)
+    # The fullest body may hold no text at all (only an image or a video); the summary may,
+    # unless it is that same body (the parser's fallback when a feed has no separate content).
+    text = html_to_text(entry.content) or (html_to_text(entry.summary) if entry.summary != entry.content else "")
     reason = skip_reason(title, text)
     if reason is not None:
         log.debug("skipping entry %r of %s: %s", entry.guid or entry.link, feed_url, reason)

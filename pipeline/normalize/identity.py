@@ -18,6 +18,9 @@ __all__ = ["MAX_IDENTITY_CHARS", "content_hash", "entry_identity"]
 # stored as a hash of themselves so an index on the column stays small.
 MAX_IDENTITY_CHARS = 512
 _WS = re.compile(r"\s+")
+# _fold for ASCII in one C pass: whitespace (what \s and str.isspace match) becomes a space,
+# A-Z lower case (NFKC and casefold do nothing else to ASCII).
+_ASCII_FOLD = bytes(0x20 if chr(c).isspace() else ord(chr(c).lower()) for c in range(128)) + bytes(range(128, 256))
 
 
 def _fold(text: str) -> str:
@@ -25,10 +28,18 @@ def _fold(text: str) -> str:
     return _WS.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
 
 
+def _folded_bytes(text: str) -> bytes:
+    """``_fold(text)`` UTF-8 encoded; ASCII text (most of it) without the regex pass."""
+    if not text.isascii():
+        return _fold(text).encode()
+    folded = text.encode("ascii").translate(_ASCII_FOLD)
+    # Only spaces are left as whitespace: collapse runs of them only when there are any.
+    return b" ".join(folded.split()) if b"  " in folded else folded.strip(b" ")
+
+
 def content_hash(title: str, text: str) -> str:
     """sha256 (hex) of the normalized title and text; equal for copies that differ only in case or spacing."""
-    payload = f"{_fold(title)}\n{_fold(text)}".encode()
-    return hashlib.sha256(payload).hexdigest()
+    return hashlib.sha256(b"%s\n%s" % (_folded_bytes(title), _folded_bytes(text))).hexdigest()
 
 
 def _bounded(kind: str, value: str) -> str:

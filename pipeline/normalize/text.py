@@ -21,11 +21,14 @@ __all__ = ["clean_text", "clean_title", "html_to_text", "strip_control"]
 # Elements whose content is never reader-visible text.
 _DROP = "script, style, noscript, template, iframe, object, embed, svg, canvas, head"
 # Elements that start and end a line of text.
-_BLOCK = (
-    "address, article, aside, blockquote, br, caption, dd, details, div, dl, dt, figcaption, figure, footer, form, "
-    "h1, h2, h3, h4, h5, h6, header, hr, li, main, nav, ol, p, pre, section, summary, table, tr, ul"
-)
-_CELL = "td, th"
+_BLOCK = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div", "dl", "dt",
+        "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
+        "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tr", "ul",
+    }
+)  # fmt: skip
+_CELL = frozenset({"td", "th"})
 
 _FTFY = ftfy.TextFixerConfig(
     unescape_html=False,  # the HTML parser already decoded entities; ftfy must not guess again
@@ -43,10 +46,12 @@ _LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\x1c-\x1e\u2028\u2029]")
 _UNENCODABLE = re.compile(r"[\x00\ud800-\udfff]")
 # Any run of horizontal whitespace (str.split's notion minus the line breaks).
 _SPACES = re.compile(r"[^\S\n]+")
-_MAYBE_MARKUP = re.compile(r"[<&]")
 # Terminal colour codes (ESC [ ... letter) that ftfy would remove from a non-ASCII line.
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 _MAX_PASSES = 5
+# ASCII characters that make a text need more than line splitting and space collapsing:
+# the controls other than \t and \n (line breaks, ANSI escapes, the rest), and DEL.
+_ASCII_CONTROLS = bytes(c for c in range(32) if c not in (9, 10)) + b"\x7f"
 
 
 def strip_control(text: str) -> str:
@@ -54,8 +59,21 @@ def strip_control(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+def _maybe_markup(text: str) -> bool:
+    """True when *text* holds a '<' or '&' (two memchr-speed scans, cheaper than a regex search)."""
+    return "<" in text or "&" in text
+
+
+def _is_plain_ascii(text: str) -> bool:
+    """ASCII without control characters other than \\t and \\n (``isascii`` is O(1), the rest one C pass)."""
+    return text.isascii() and len(text.encode("ascii").translate(None, _ASCII_CONTROLS)) == len(text)
+
+
 def _clean_line(line: str) -> str:
     """Repair one line until it no longer changes, so that cleaning is idempotent."""
+    if _is_plain_ascii(line):
+        # What the loop below comes to for such a line (blank lines included), without its regexes.
+        return " ".join(line.split())
     for _ in range(_MAX_PASSES):
         # ftfy works line by line anyway; an ASCII line holds no mojibake, and skipping
         # it saves most of ftfy's per-line overhead on English text.
@@ -72,6 +90,14 @@ def clean_text(text: str) -> str:
 
     Idempotent: ``clean_text(clean_text(x)) == clean_text(x)``.
     """
+    if _is_plain_ascii(text):
+        # Most English news: no escape, line-break or control character to replace, so what is left
+        # is collapsing runs of spaces and tabs and dropping blank lines, done here with str methods
+        # (equal to the regex path below, several times faster).
+        lines = text.split("\n")
+        if "\t" in text or "  " in text:
+            return "\n".join(collapsed for line in lines if (collapsed := " ".join(line.split())))
+        return "\n".join(stripped for line in lines if (stripped := line.strip()))
     text = _LINE_BREAKS.sub("\n", _ANSI.sub("", text))
     if text.isascii():
         # Fast path (most English news): no mojibake is possible, so the whole text is cleaned in one go;
@@ -86,18 +112,32 @@ def _markup_to_text(html: str) -> str:
     tree = LexborHTMLParser(html)
     for node in tree.css(_DROP):
         node.decompose()
-    for node in tree.css(_BLOCK):
+    # One walk sorting elements by tag name finds what css("address, article, …") and css("td, th")
+    # would, in the same (document) order, several times cheaper: matching a 37-name selector list
+    # against every element was most of lexbor's work on a short fragment.
+    blocks = []
+    cells = []
+    if tree.root is not None:
+        for node in tree.root.traverse():
+            tag = node.tag
+            if tag in _BLOCK:
+                blocks.append(node)
+            elif tag in _CELL:
+                cells.append(node)
+    for node in blocks:
         node.insert_before("\n")
         node.insert_after("\n")
-    for node in tree.css(_CELL):
+    for node in cells:
         node.insert_after(" ")
     root = tree.body or tree.root
     return root.text(deep=True) if root is not None else ""
 
 
 def _one_pass(text: str) -> str:
-    if _MAYBE_MARKUP.search(text):
-        text = _markup_to_text(_UNENCODABLE.sub("", text))
+    if _maybe_markup(text):
+        if not text.isascii() or "\x00" in text:  # in ASCII, NUL is all that _UNENCODABLE removes
+            text = _UNENCODABLE.sub("", text)
+        text = _markup_to_text(text)
     return clean_text(text)
 
 
@@ -116,7 +156,7 @@ def html_to_text(html: str | None) -> str:
     for _ in range(_MAX_PASSES):
         new = _one_pass(text)
         # Without markup left, another pass would only repeat clean_text, which is idempotent.
-        if new == text or not _MAYBE_MARKUP.search(new):
+        if new == text or not _maybe_markup(new):
             return new
         text = new
     return text

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import pickle
 import time
+import warnings
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
+import feedparser
 import pytest
 
 from pipeline.errors import ParseError
+from pipeline.parse import feed as feed_module
 from pipeline.parse import parse_feed, parse_many, struct_to_datetime
-from pipeline.types import ParsedFeed
+from pipeline.types import ParsedEntry, ParsedFeed
 
 URL = "https://feeds.example.org/world/rss.xml"
 XML = {"content-type": "application/rss+xml"}
@@ -104,6 +110,72 @@ def test_dates_are_aware_utc() -> None:
 def test_unreadable_date_is_none() -> None:
     body = rss("<item><title>A</title><pubDate>yesterday-ish</pubDate></item>")
     assert parse_feed(body, XML, URL).entries[0].published is None
+
+
+ATOM_DATES = (
+    b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom" xmlns:dcterms="http://purl.org/dc/terms/">'
+    b"<title>T</title>"
+    b"<entry><id>1</id><title>A</title><published>2024-05-07T12:30:00Z</published></entry>"
+    b"<entry><id>2</id><title>B</title><published>2024-05-07T12:30:00Z</published>"
+    b"<updated>2024-05-08T08:00:00Z</updated></entry>"
+    b"<entry><id>3</id><title>C</title><published>garbage</published><updated>2024-05-08T08:00:00Z</updated></entry>"
+    b"<entry><id>4</id><title>D</title><dcterms:created>2024-05-01T00:00:00Z</dcterms:created></entry>"
+    b"<entry><id>5</id><title>E</title><author><name>Ann</name></author>"
+    b'<content type="html">&lt;p&gt;Body&lt;/p&gt;</content><summary>Teaser</summary></entry>'
+    b"<entry><id>6</id><title>F</title></entry></feed>"
+)
+
+
+def test_a_missing_updated_date_reads_as_the_published_one() -> None:
+    """What ``FeedParserDict.get("updated_parsed")`` gives (its fallback), now read explicitly."""
+    a, b, c, d, e, f = parse_feed(ATOM_DATES, {"content-type": "application/atom+xml"}, URL).entries
+    assert a.updated == a.published == datetime(2024, 5, 7, 12, 30, tzinfo=UTC)
+    assert (b.published, b.updated) == (datetime(2024, 5, 7, 12, 30, tzinfo=UTC), datetime(2024, 5, 8, 8, tzinfo=UTC))
+    assert (c.published, c.updated) == (None, datetime(2024, 5, 8, 8, tzinfo=UTC))
+    assert (d.published, d.updated) == (datetime(2024, 5, 1, tzinfo=UTC), None)
+    assert (e.author, e.content, e.summary) == ("Ann", "<p>Body</p>", "Teaser")
+    assert (f.published, f.updated) == (None, None)
+
+
+def _reference_entry(raw: Any) -> ParsedEntry:
+    """The adapter as it was, reading through FeedParserDict.get (key mapping, fallbacks, warnings)."""
+    contents = raw.get("content") or []
+    summary = feed_module._str(raw.get("summary"))
+    content = feed_module._fullest([*(c.get("value") for c in contents if isinstance(c, Mapping)), summary])
+    published = struct_to_datetime(raw.get("published_parsed")) or struct_to_datetime(raw.get("created_parsed"))
+    return ParsedEntry(
+        guid=feed_module._str(raw.get("id")),
+        link=feed_module._str(raw.get("link")),
+        title=feed_module._str(raw.get("title")),
+        summary=summary,
+        content=content,
+        published=published,
+        updated=struct_to_datetime(raw.get("updated_parsed")),
+        author=feed_module._str(raw.get("author")),
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        ATOM_DATES,
+        rss(
+            "<item><title>A</title><pubDate>Tue, 07 May 2024 14:30:00 +0200</pubDate>"
+            "<guid>g</guid><author>a@example.org (A)</author><description>d</description></item>"
+            "<item><title>B</title></item><item><description>only text</description></item>"
+        ),
+    ],
+    ids=["atom", "rss"],
+)
+def test_adapter_reads_what_feedparserdict_get_reads(body: bytes) -> None:
+    raw_entries = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False)["entries"]
+    assert raw_entries
+    for raw in raw_entries:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            expected = _reference_entry(raw)
+        assert feed_module._entry(raw) == expected
+        assert feed_module._entry(dict(raw)) == _reference_entry(dict(raw))  # a plain mapping: no fallback
 
 
 @pytest.mark.parametrize(
