@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.errors import ParseError, PipelineError
 from pipeline.fetch import next_poll_at
-from pipeline.normalize import normalize_entry
 from pipeline.normalize.near_dup import band_keys, is_near_duplicate
-from pipeline.parse import parse_feed
 from pipeline.storage.articles import ArticleToStore, StoreResult, band_ints, store_articles
 from pipeline.storage.signals import record_polls
 from pipeline.storage.sources import FeedOutcome, error_count, load_sources, record_outcome
@@ -48,6 +46,10 @@ def process_feed(fetch: FetchResult, cfg: Config, matcher: Matcher) -> FeedUpdat
     """Parse, normalize and tag one fetched body (pure CPU work, no I/O)."""
     if fetch.body is None:
         return FeedUpdate(fetch=fetch)
+    # Imported on first use: feedparser, ftfy and selectolax cost a poll of unchanged feeds ~0.1 s to load.
+    from pipeline.normalize.article import normalize_entry
+    from pipeline.parse.feed import parse_feed
+
     try:
         parsed = parse_feed(fetch.body, fetch.headers, fetch.url)
     except ParseError as exc:
@@ -102,7 +104,7 @@ def store_feeds(db: Database, updates: Sequence[tuple[FeedUpdate, timedelta | No
     """
     rng = rng or random.Random()
     with db.session() as session:
-        load_sources(session, [u.fetch.source_id for u, _ in updates])
+        _loaded = load_sources(session, [u.fetch.source_id for u, _ in updates])  # held: the session keeps them weakly
         articles = [a for u, _ in updates if not _failed(u) for a in u.articles]
         stored = store_batch(session, articles, cfg, now=now) if articles else StoreResult()
         outcomes = [_store(session, u, cfg, now=now, rng=rng, interval=interval or cfg.fetch.poll_interval,

@@ -175,11 +175,14 @@ def record_outcome(session: Session, outcome: FeedOutcome) -> None:
         row.last_error_kind = outcome.error_kind
 
 
-def load_sources(session: Session, ids: Sequence[int]) -> None:
+def load_sources(session: Session, ids: Sequence[int]) -> list[Source]:
     """Load these sources into the session in one query, so that the per-feed reads and writes of
-    :func:`record_outcome` and :func:`error_count` that follow do not each query the database."""
+    :func:`record_outcome` and :func:`error_count` that follow find them there instead of each querying
+    the database. The session holds loaded rows weakly: keep the returned list while those calls run."""
+    rows: list[Source] = []
     for i in range(0, len(ids), 900):
-        session.scalars(select(Source).where(Source.id.in_(ids[i : i + 900]))).all()
+        rows.extend(session.scalars(select(Source).where(Source.id.in_(ids[i : i + 900]))))
+    return rows
 
 
 def error_count(session: Session, source_id: int) -> int:
