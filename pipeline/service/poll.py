@@ -110,15 +110,18 @@ def poll_once(cfg: Config, db: Database, matcher: Matcher | Callable[[], Matcher
     cycle = _Cycle(cfg, db, themes, clock, progress)
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     pool: ProcessPoolExecutor | None = None
+
+    def claim() -> list[SourceForUpdate]:
+        with db.session() as s:
+            claimed = claim_due(s, now=clock(), owner=owner, lease=timedelta(seconds=cfg.service.lease_seconds),
+                                all_enabled=all_sources, polled_before=started, limit=cfg.service.claim_batch)
+        cycle.summary.feeds += len(claimed)
+        return claimed
+
     try:
-        while True:
-            with db.session() as s:
-                claimed = claim_due(s, now=clock(), owner=owner, lease=timedelta(seconds=cfg.service.lease_seconds),
-                                    all_enabled=all_sources, polled_before=started, limit=cfg.service.claim_batch)
-            if not claimed:
-                break
-            cycle.summary.feeds += len(claimed)
-            if pool is None and len(claimed) >= POOL_THRESHOLD and n_workers > 1:
+        first = claim()
+        if first:
+            if len(first) >= POOL_THRESHOLD and n_workers > 1:
                 # The workers inherit the config and the matcher through fork (no pickling); a matcher not
                 # compiled yet is compiled by each worker when its first body arrives. With the fork start
                 # method the pool forks every worker at its first submit, which happens here, while no
@@ -126,7 +129,7 @@ def poll_once(cfg: Config, db: Database, matcher: Matcher | Callable[[], Matcher
                 _W["cfg"], _W["matcher"] = cfg, themes
                 pool = ProcessPoolExecutor(n_workers, mp_context=get_context("fork"))
                 pool.submit(_noop)
-            cycle.run_batch(claimed, pool)
+            cycle.run(first, claim, pool)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -149,12 +152,16 @@ class _Cycle:
                           for s in cfg.sources if s.poll_interval_minutes}
         self.by_id: dict[int, SourceForUpdate] = {}
 
-    def run_batch(self, claimed: list[SourceForUpdate], pool: ProcessPoolExecutor | None) -> None:
-        self.by_id.update({c.id: c for c in claimed})
+    def run(self, claimed: list[SourceForUpdate], claim_more: Callable[[], list[SourceForUpdate]],
+            pool: ProcessPoolExecutor | None) -> None:
+        """Fetch, process and store ``claimed``, and every batch ``claim_more`` hands out after it.
+
+        The next batch is claimed as soon as the current one is fetched, not when it is stored, so the
+        workers never wait for a batch boundary (feeds still being processed keep their lease, so they are
+        not handed out twice).
+        """
         results: queue.Queue[FetchResult | None] = queue.Queue()
-        fetcher = threading.Thread(target=_fetch_thread, args=(claimed, self.cfg, results), name="fetch",
-                                   daemon=True)
-        fetcher.start()
+        fetcher = self._fetch(claimed, results)
         pending: dict[Future[FeedUpdate], FetchResult] = {}
         light: list[FeedUpdate] = []  # body-less results (304s, errors), written together
         heavy: list[FeedUpdate] = []  # processed feeds waiting to be stored
@@ -166,8 +173,13 @@ class _Cycle:
                     item = results.get(timeout=0.05 if pending else 1.0)
                 except queue.Empty:
                     item, idle = None, True
-                if item is None and not idle:
-                    fetching = False  # the fetch thread's end marker
+                if item is None and not idle:  # the fetch thread's end marker: on to the next batch
+                    fetcher.join()
+                    more = claim_more()
+                    if more:
+                        fetcher = self._fetch(more, results)
+                    else:
+                        fetching = False
                 elif item is not None:
                     if item.body is None:
                         light.append(FeedUpdate(fetch=item))
@@ -193,6 +205,13 @@ class _Cycle:
             self.finish(heavy)
         finally:
             fetcher.join(timeout=5)
+
+    def _fetch(self, sources: list[SourceForUpdate], out: queue.Queue[FetchResult | None]) -> threading.Thread:
+        """Start fetching ``sources`` on a thread that puts each result on ``out``, then None."""
+        self.by_id.update({c.id: c for c in sources})
+        fetcher = threading.Thread(target=_fetch_thread, args=(sources, self.cfg, out), name="fetch", daemon=True)
+        fetcher.start()
+        return fetcher
 
     def finish(self, updates: list[FeedUpdate]) -> None:
         if not updates:
