@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import ssl
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import httpx
 
@@ -43,9 +45,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default verifying TLS context (certifi's CA bundle), built once per process: loading the
+    bundle cost every client ~20-40 ms of CPU, i.e. every claimed batch of every cycle."""
+    return httpx.create_ssl_context()
+
+
 def make_client(settings: FetchSettings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     """One HTTP/1.1 keep-alive client for a whole cycle, its pool sized to the concurrency limit."""
     return httpx.AsyncClient(
+        verify=_tls_context(),
         headers=client_headers(settings),
         timeout=httpx.Timeout(
             connect=settings.connect_timeout,
