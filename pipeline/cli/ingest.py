@@ -85,9 +85,10 @@ def cmd_db_upgrade(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_poll(args: argparse.Namespace, ctx: Context) -> int:
-    from pipeline.service.poll import poll_once
+    from pipeline.service.poll import freeze_startup_heap, poll_once
 
     db = migrated_db(ctx)
+    freeze_startup_heap()
     with progress_bar(None, "poll") as bar:
 
         def progress(done: int, total: int) -> None:

@@ -8,6 +8,7 @@ as soon as it arrives; the CPU-bound parse/normalize/tag step runs in a process 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import queue
@@ -53,6 +54,19 @@ class PollSummary:
     def to_dict(self) -> dict[str, Any]:
         return {"feeds": self.feeds, "ok": self.ok, "not_modified": self.not_modified, "failed": self.failed,
                 "articles_stored": self.articles_stored, "seconds": round(self.seconds, 3), "errors": self.errors}
+
+
+def freeze_startup_heap() -> None:
+    """Exclude the objects made so far (modules, config, schema, compiled themes) from garbage collection.
+
+    Call once, after start-up and before the first cycle. A cold poll keeps thousands of processed
+    articles alive between fetch and commit, which triggers full collections, and each full collection
+    walked the whole start-up heap: 10 of them cost the main process 0.67 s of a 6 s poll. Frozen objects
+    are never scanned (nor written to by the collector, so forked workers share their pages). Start-up
+    objects live as long as the process anyway; garbage made later is collected as usual.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def worker_id(cfg: Config) -> str:

@@ -45,10 +45,11 @@ def build_scheduler(cfg: Config, db: Database) -> BackgroundScheduler:
     from pipeline.alerts import dispatch_once
     from pipeline.config import build_matcher
     from pipeline.service.detect import detect_due, detect_provisional
-    from pipeline.service.poll import poll_once
+    from pipeline.service.poll import freeze_startup_heap, poll_once
     from pipeline.storage.articles import prune_articles
 
     matcher = build_matcher(cfg)
+    freeze_startup_heap()
     now = datetime.now(UTC)
 
     def poll() -> object:

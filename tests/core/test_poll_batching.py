@@ -108,3 +108,15 @@ def test_themes_are_compiled_only_when_a_body_needs_tagging(tmp_path: Path, db_u
         second = poll_once(cfg, db, make, all_sources=True, workers=1)
     assert second.not_modified == 2 and calls == []  # nothing new: the themes were never compiled
     db.dispose()
+
+
+def test_the_start_up_heap_is_frozen_not_collection_disabled() -> None:
+    import gc
+
+    from pipeline.service.poll import freeze_startup_heap
+
+    try:
+        freeze_startup_heap()
+        assert gc.isenabled() and gc.get_freeze_count() > 0  # later garbage is still collected
+    finally:
+        gc.unfreeze()
