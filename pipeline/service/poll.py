@@ -17,12 +17,13 @@ import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
 from pipeline.fetch import fetch_all
+from pipeline.service.workers import LazyMatcher, ServicePool, fork_pool, process_in_worker
 from pipeline.storage.sources import FeedOutcome, SourceSpec, claim_due, release_leases, sync_sources
 from pipeline.types import FetchResult, SourceForUpdate
 from pipeline.update import FeedUpdate, process_feed, store_feeds
@@ -77,36 +78,9 @@ def source_specs(cfg: Config) -> list[SourceSpec]:
     return [SourceSpec(name=s.name, url=s.url, enabled=s.enabled) for s in cfg.sources]
 
 
-class _LazyMatcher:
-    """The compiled themes, built on first use: a cycle whose feeds are all unchanged never compiles them
-    (the theme file itself was already checked when the config was loaded)."""
-
-    def __init__(self, source: Matcher | Callable[[], Matcher]) -> None:
-        self._make: Callable[[], Matcher] | None = source if callable(source) else None
-        self._built: Matcher | None = None if callable(source) else source
-
-    def get(self) -> Matcher:
-        if self._built is None:
-            assert self._make is not None
-            self._built = self._make()
-        return self._built
-
-
-# --- worker-process state: the config and the (lazily compiled) matcher, inherited through fork ----------
-_W: dict[str, Any] = {}
-
-
-def _process_in_worker(fetch: FetchResult) -> FeedUpdate:
-    return process_feed(fetch, _W["cfg"], _W["matcher"].get())
-
-
-def _noop() -> int:
-    return os.getpid()
-
-
 def poll_once(cfg: Config, db: Database, matcher: Matcher | Callable[[], Matcher], *, all_sources: bool = False,
               now: Callable[[], datetime] | None = None, workers: int | None = None,
-              progress: Callable[[int, int], None] | None = None) -> PollSummary:
+              progress: Callable[[int, int], None] | None = None, pool: ServicePool | None = None) -> PollSummary:
     """Run one cycle over due feeds (or every enabled feed); never raises for a bad feed.
 
     ``matcher`` is the compiled themes or a function that compiles them, called (once per process) only
@@ -114,16 +88,20 @@ def poll_once(cfg: Config, db: Database, matcher: Matcher | Callable[[], Matcher
 
     Feeds are leased in batches of ``service.claim_batch``, so several workers on one PostgreSQL
     share a cycle's feeds (``FOR UPDATE SKIP LOCKED``) instead of the first one taking them all.
+
+    Without ``pool`` the cycle forks its own worker processes (the caller must be single-threaded, as
+    ``pipeline poll`` is); a service passes its :class:`~pipeline.service.workers.ServicePool`.
     """
     clock = now or (lambda: datetime.now(UTC))
     started = clock()
     owner = worker_id(cfg)
     with db.session() as s:
         sync_sources(s, source_specs(cfg), started)
-    themes = _LazyMatcher(matcher)
+    themes = LazyMatcher(matcher)
     cycle = _Cycle(cfg, db, themes, clock, progress)
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
-    pool: ProcessPoolExecutor | None = None
+    executor: ProcessPoolExecutor | None = None
+    own_pool = pool is None
 
     def claim() -> list[SourceForUpdate]:
         with db.session() as s:
@@ -136,17 +114,11 @@ def poll_once(cfg: Config, db: Database, matcher: Matcher | Callable[[], Matcher
         first = claim()
         if first:
             if len(first) >= POOL_THRESHOLD and n_workers > 1:
-                # The workers inherit the config and the matcher through fork (no pickling); a matcher not
-                # compiled yet is compiled by each worker when its first body arrives. With the fork start
-                # method the pool forks every worker at its first submit, which happens here, while no
-                # fetch thread exists: forking a threaded process is unsafe.
-                _W["cfg"], _W["matcher"] = cfg, themes
-                pool = ProcessPoolExecutor(n_workers, mp_context=get_context("fork"))
-                pool.submit(_noop)
-            cycle.run(first, claim, pool)
+                executor = fork_pool(cfg, themes, n_workers) if pool is None else pool.get()
+            cycle.run(first, claim, executor)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if executor is not None and own_pool:
+            executor.shutdown(wait=True, cancel_futures=True)
         with db.session() as s:
             release_leases(s, owner)
     cycle.summary.seconds = (clock() - started).total_seconds()
@@ -156,7 +128,7 @@ def poll_once(cfg: Config, db: Database, matcher: Matcher | Callable[[], Matcher
 class _Cycle:
     """The state of one poll cycle: fetch a batch on a thread, process on the pool, store here."""
 
-    def __init__(self, cfg: Config, db: Database, matcher: _LazyMatcher, clock: Callable[[], datetime],
+    def __init__(self, cfg: Config, db: Database, matcher: LazyMatcher, clock: Callable[[], datetime],
                  progress: Callable[[int, int], None] | None) -> None:
         self.cfg, self.db, self.matcher, self.clock, self.progress = cfg, db, matcher, clock, progress
         self.summary = PollSummary()
@@ -200,7 +172,10 @@ class _Cycle:
                     elif pool is None:
                         heavy.append(process_feed(item, self.cfg, self.matcher.get()))
                     else:
-                        pending[pool.submit(_process_in_worker, item)] = item
+                        try:
+                            pending[pool.submit(process_in_worker, item)] = item
+                        except BrokenProcessPool as exc:  # a worker died: this feed fails, the cycle goes on
+                            heavy.append(_crashed(item, exc))
                 for fut in [f for f in pending if f.done()]:
                     heavy.append(_result_or_error(fut, pending.pop(fut)))
                 # Outcomes are written in batches (a commit each costs more than a feed's rows), and at
@@ -278,8 +253,14 @@ def _result_or_error(fut: Future[FeedUpdate], fetch: FetchResult) -> FeedUpdate:
     try:
         return fut.result()
     except Exception as exc:  # a crash while processing is that feed's recorded error, not the cycle's
-        log.exception("processing %s crashed", fetch.url)
-        return FeedUpdate(fetch=fetch, error=f"processing the feed failed: {exc.__class__.__name__}: {exc}")
+        return _crashed(fetch, exc)
+
+
+def _crashed(fetch: FetchResult, exc: Exception) -> FeedUpdate:
+    """A feed whose processing failed (or whose worker died: the feed may be what killed it, so it is not
+    retried in this process): a recorded error, retried at the next poll with the usual backoff."""
+    log.error("processing %s failed: %s: %s", fetch.url, exc.__class__.__name__, exc)
+    return FeedUpdate(fetch=fetch, error=f"processing the feed failed: {exc.__class__.__name__}: {exc}")
 
 
 def _fetch_thread(sources: list[SourceForUpdate], cfg: Config, out: queue.Queue[FetchResult | None]) -> None:

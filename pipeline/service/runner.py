@@ -19,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 if TYPE_CHECKING:
     from pipeline.config import Config
+    from pipeline.service.workers import ServicePool
     from pipeline.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,9 @@ def review_base_url(cfg: Config) -> str:
     return cfg.web.base_url or f"http://{cfg.web.host}:{cfg.web.port}"
 
 
-def build_scheduler(cfg: Config, db: Database) -> BackgroundScheduler:
+def build_scheduler(cfg: Config, db: Database, pool: ServicePool | None = None) -> BackgroundScheduler:
+    """The service's jobs; ``pool`` holds the poll's worker processes across cycles (the caller shuts it
+    down after the scheduler)."""
     from pipeline.alerts import dispatch_once
     from pipeline.config import build_matcher
     from pipeline.service.detect import detect_due, detect_provisional
@@ -53,7 +56,7 @@ def build_scheduler(cfg: Config, db: Database) -> BackgroundScheduler:
     now = datetime.now(UTC)
 
     def poll() -> object:
-        summary = poll_once(cfg, db, matcher)
+        summary = poll_once(cfg, db, matcher, pool=pool)
         if summary.feeds:
             log.info("poll: %d feeds, %d ok (%d unchanged), %d failed, %d new articles in %.1fs", summary.feeds,
                      summary.ok, summary.not_modified, summary.failed, summary.articles_stored, summary.seconds)
@@ -102,8 +105,11 @@ def run_service(cfg: Config, db: Database, *, web: bool = True, stop: threading.
     # SIGTERM becomes SystemExit(0) in the main thread, so the `finally` below stops the scheduler
     # (finishing running jobs) instead of the process dying mid-transaction. uvicorn captures the
     # signal while serving and re-raises it after its own graceful shutdown, which lands here too.
+    from pipeline.service.workers import ServicePool
+
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    sched = build_scheduler(cfg, db)
+    pool = ServicePool(cfg)
+    sched = build_scheduler(cfg, db, pool)
     sched.start()
     log.info("service started: polling %d sources", len(cfg.sources))
     try:
@@ -113,6 +119,7 @@ def run_service(cfg: Config, db: Database, *, web: bool = True, stop: threading.
             (stop or threading.Event()).wait()
     finally:
         sched.shutdown(wait=True)
+        pool.shutdown()
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

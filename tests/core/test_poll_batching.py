@@ -20,7 +20,7 @@ from pipeline.config import Config, build_matcher, load_config  # noqa: E402
 from pipeline.service.poll import poll_once  # noqa: E402
 from pipeline.storage.db import Database  # noqa: E402
 from pipeline.storage.migrate import upgrade  # noqa: E402
-from pipeline.storage.models import Article  # noqa: E402
+from pipeline.storage.models import Article, ArticleTheme  # noqa: E402
 from pipeline.storage.sources import list_sources  # noqa: E402
 from tests.core.test_poll_cycle import rss  # noqa: E402
 from tests.support.feedserver import FeedServer, Reply  # noqa: E402
@@ -120,3 +120,81 @@ def test_the_start_up_heap_is_frozen_not_collection_disabled() -> None:
         assert gc.isenabled() and gc.get_freeze_count() > 0  # later garbage is still collected
     finally:
         gc.unfreeze()
+
+
+RETURNEES = ("Hundreds of Islamic State fighters are returning to their home countries from Syria and Iraq, "
+             "and officials warned that the returning foreign terrorist fighters pose a growing threat.")
+
+
+def test_a_service_pool_serves_many_cycles_and_replaces_dead_workers(tmp_path: Path, db_url: str) -> None:
+    """The service's workers start through a fork server (safe beside its threads), build the themes
+    themselves, live across cycles, and a pool whose worker was killed is replaced, not reused."""
+    import os
+    import signal
+    import time
+
+    from pipeline.service.workers import ServicePool
+
+    feeds = {f"f{i}": rss(f"f{i}", 2, extra=RETURNEES) for i in range(10)}
+    with FeedServer() as server:
+        urls = {name: server.add(f"/{name}", Reply(body=body)) for name, body in feeds.items()}
+        p = tmp_path / "config.yaml"
+        p.write_text(f"database:\n  url: {db_url}\nthemes: {_ROOT / 'seeds' / 'themes.yaml'}\n"
+                     "fetch:\n  allow_private_networks: true\nsources:\n"
+                     + "".join(f"  - name: {n}\n    url: {u}\n" for n, u in urls.items()))
+        cfg = load_config(p)
+        db = Database(cfg.database.url)
+        upgrade(db)
+        pool = ServicePool(cfg, workers=2)
+        try:
+            first = poll_once(cfg, db, build_matcher(cfg), all_sources=True, pool=pool)
+            executor = pool.get()
+            for pid in list(executor._processes):  # a worker dies between cycles (OOM killer, operator)
+                os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while pool.get() is executor and time.monotonic() < deadline:  # noticed once the death is seen
+                time.sleep(0.05)
+            assert pool.get() is not executor
+            for name in feeds:  # new items, so the next cycle has bodies to process
+                server.add(f"/{name}", Reply(body=rss(f"{name}b", 3, extra=RETURNEES)))
+            second = poll_once(cfg, db, build_matcher(cfg), all_sources=True, pool=pool)
+        finally:
+            pool.shutdown()
+    assert (first.articles_stored, first.failed) == (20, 0)
+    assert (second.articles_stored, second.failed) == (30, 0), second.errors
+    with db.session() as s:
+        tagged = s.scalar(select(func.count()).select_from(ArticleTheme)
+                          .where(ArticleTheme.theme == "returning_fighters"))
+    assert tagged == 50  # the workers' own matcher tagged every article
+    db.dispose()
+
+
+def test_a_broken_pool_fails_its_feeds_not_the_cycle(tmp_path: Path, db_url: str) -> None:
+    import os
+    import signal
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from pipeline.service.workers import ServicePool
+
+    broken = ProcessPoolExecutor(2, mp_context=get_context("fork"))
+    pid = broken.submit(os.getpid).result()
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not broken._broken and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    class Stuck(ServicePool):
+        def get(self) -> ProcessPoolExecutor:
+            return broken  # as if the death went unnoticed until the cycle submitted work
+
+    with FeedServer() as server:
+        cfg, db = setup(tmp_path, db_url, server, {f"f{i}": rss(f"f{i}", 2) for i in range(9)})
+        summary = poll_once(cfg, db, build_matcher(cfg), all_sources=True, pool=Stuck(cfg, workers=2))
+        again = poll_once(cfg, db, build_matcher(cfg), all_sources=True, workers=1)
+    broken.shutdown(wait=False)
+    assert (summary.feeds, summary.failed) == (9, 9)
+    assert all("BrokenProcessPool" in e["error"] for e in summary.errors)
+    assert again.articles_stored == 18  # nothing stayed leased: the next cycle polls them all
+    db.dispose()
