@@ -6,8 +6,9 @@ content hash), ``near_dup`` (MinHash signatures and LSH band keys); ``article``
 puts them together.  Pure functions: no database, no network, no clock.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pipeline.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from pipeline.normalize.article import normalize_entry, normalize_import, skip_reason
@@ -51,12 +52,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pipeline.normalize' has no attribute {name!r}")
-    return getattr(import_module(f"pipeline.normalize.{module}"), name)
-
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = [
     "NormalizeSettings",

@@ -5,9 +5,9 @@ themes with almost no hits, a health gate, explanations, and composite rules ove
 ``evaluate_window`` over windows as ``run_series`` does.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from pipeline.lazy import lazy_attributes
 from pipeline.signals.settings import (
     CompositeMember,
     CompositeRule,
@@ -57,12 +57,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pipeline.signals' has no attribute {name!r}")
-    return getattr(import_module(f"pipeline.signals.{module}"), name)
-
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = [
     "Baseline",

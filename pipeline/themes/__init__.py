@@ -14,8 +14,9 @@ offsets index into it. Invalid definitions raise
 is documented in README.md beside this file.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pipeline.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from pipeline.themes.matcher import Matcher, compile_themes
@@ -39,12 +40,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pipeline.themes' has no attribute {name!r}")
-    return getattr(import_module(f"pipeline.themes.{module}"), name)
-
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = [
     "Matcher",
