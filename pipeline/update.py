@@ -7,8 +7,9 @@ transaction, so a failure in one feed never loses what another stored.
 
 from __future__ import annotations
 
+import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -16,11 +17,19 @@ from typing import TYPE_CHECKING
 from pipeline.errors import ParseError, PipelineError
 from pipeline.fetch import next_poll_at
 from pipeline.normalize.near_dup import band_keys, is_near_duplicate
-from pipeline.storage.articles import ArticleToStore, StoreResult, band_ints, store_articles
+from pipeline.storage.articles import (
+    ArticleToStore,
+    StoreResult,
+    band_ints,
+    store_articles,
+    stored_content_hashes,
+)
 from pipeline.storage.signals import record_polls
 from pipeline.storage.sources import FeedOutcome, error_count, load_sources, record_outcome
 from pipeline.timewindows import window_start
 from pipeline.types import ArticleData, FetchResult
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -40,33 +49,76 @@ class FeedUpdate:
     warning: str | None = None
     error: str | None = None  # a parse error: the feed's entries could not be read
     skipped: int = 0  # entries with nothing to store
+    unchanged: int = 0  # entries already stored as they are (not sent to storage)
 
 
-def process_feed(fetch: FetchResult, cfg: Config, matcher: Matcher) -> FeedUpdate:
-    """Parse, normalize and tag one fetched body (pure CPU work, no I/O)."""
+StoredHashes = Callable[[int, Sequence[str]], Mapping[str, str]]
+"""``(source_id, identities) -> {identity: content hash}`` of what is already stored (storage's
+``stored_content_hashes`` behind a session)."""
+
+
+def process_feed(fetch: FetchResult, cfg: Config, matcher: Matcher, stored: StoredHashes | None = None
+                 ) -> FeedUpdate:
+    """Parse, normalize and tag one fetched body (CPU work; ``stored`` is its one read, optional).
+
+    A changed feed mostly repeats entries already stored. With ``stored``, entries are first normalized
+    without their MinHash signature, the feed's stored content hashes are read in one query, and only
+    new or changed entries get a signature and theme tags: an entry stored with the same identity and
+    content hash would be left alone by storage anyway. Without ``stored`` (or if reading fails) every
+    entry is processed in full, with the same result.
+    """
     if fetch.body is None:
         return FeedUpdate(fetch=fetch)
     # Imported on first use: feedparser, ftfy and selectolax cost a poll of unchanged feeds ~0.1 s to load.
-    from pipeline.normalize.article import normalize_entry
+    from pipeline.normalize.article import add_signature, normalize_entry
     from pipeline.parse.feed import parse_feed
 
     try:
         parsed = parse_feed(fetch.body, fetch.headers, fetch.url)
     except ParseError as exc:
         return FeedUpdate(fetch=fetch, error=str(exc))
-    out: list[ArticleToStore] = []
+    arts: list[ArticleData] = []
     skipped = 0
     for entry in parsed.entries:
         try:
-            art = normalize_entry(entry, source_id=fetch.source_id, feed_url=fetch.url,
-                                  fetched_at=fetch.fetched_at, settings=cfg.normalize)
+            art = normalize_entry(entry, source_id=fetch.source_id, feed_url=fetch.url, fetched_at=fetch.fetched_at,
+                                  settings=cfg.normalize, with_signature=stored is None)
         except PipelineError:
             art = None
         if art is None:
             skipped += 1
-            continue
+        else:
+            arts.append(art)
+    known = _stored_hashes(stored, fetch.source_id, [a.identity for a in arts]) if stored is not None else None
+    out: list[ArticleToStore] = []
+    unchanged = 0
+    for art in arts:
+        if known is not None:
+            if known.get(art.identity) == art.content_hash:
+                unchanged += 1
+                continue
+            art = add_signature(art, cfg.normalize)
         out.append(tagged(art, cfg, matcher))
-    return FeedUpdate(fetch=fetch, articles=tuple(out), title=parsed.title, warning=parsed.warning, skipped=skipped)
+    return FeedUpdate(fetch=fetch, articles=tuple(out), title=parsed.title, warning=parsed.warning, skipped=skipped,
+                      unchanged=unchanged)
+
+
+def stored_hashes_reader(db: Database) -> StoredHashes:
+    """``stored`` for :func:`process_feed`, reading through ``db`` (one short read transaction a feed)."""
+
+    def read(source_id: int, identities: Sequence[str]) -> Mapping[str, str]:
+        with db.session() as session:
+            return stored_content_hashes(session, source_id, identities)
+
+    return read
+
+
+def _stored_hashes(stored: StoredHashes, source_id: int, identities: Sequence[str]) -> Mapping[str, str]:
+    try:
+        return stored(source_id, identities)
+    except Exception as exc:  # an optimisation only: a failed read means processing every entry in full
+        log.warning("reading stored hashes of source %d failed (%s); processing every entry", source_id, exc)
+        return {}
 
 
 def tagged(art: ArticleData, cfg: Config, matcher: Matcher) -> ArticleToStore:

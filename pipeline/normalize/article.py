@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from pipeline.errors import InputError
@@ -15,7 +16,7 @@ from pipeline.normalize.text import clean_title, html_to_text
 from pipeline.normalize.urls import canonical_url
 from pipeline.types import ArticleData, ParsedEntry
 
-__all__ = ["normalize_entry", "normalize_import", "skip_reason"]
+__all__ = ["add_signature", "normalize_entry", "normalize_import", "skip_reason"]
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +44,12 @@ def _build(
     date_estimated: bool,
     fetched_at: datetime,
     settings: NormalizeSettings,
+    with_signature: bool = True,
 ) -> ArticleData:
     text = text[: settings.max_text_chars]
     title = (title or _title_from_text(text))[: settings.max_title_chars]
     digest = content_hash(title, text)
-    sig = signature(
-        f"{title}\n{text}",
-        shingle_size=settings.shingle_size,
-        num_perm=settings.num_perm,
-        min_shingles=settings.min_shingles,
-    )
+    sig = _signature(title, text, settings) if with_signature else ()
     return ArticleData(
         source_id=source_id,
         identity=entry_identity(guid, url, digest),
@@ -65,6 +62,17 @@ def _build(
         date_estimated=date_estimated,
         shingle_signature=sig,
     )
+
+
+def _signature(title: str, text: str, settings: NormalizeSettings) -> tuple[int, ...]:
+    return signature(f"{title}\n{text}", shingle_size=settings.shingle_size, num_perm=settings.num_perm,
+                     min_shingles=settings.min_shingles)
+
+
+def add_signature(article: ArticleData, settings: NormalizeSettings | None = None) -> ArticleData:
+    """``article`` with its MinHash signature, for one normalized with ``with_signature=False``."""
+    cfg = settings or _DEFAULT_SETTINGS
+    return replace(article, shingle_signature=_signature(article.title, article.text, cfg))
 
 
 def skip_reason(title: str, text: str) -> str | None:
@@ -81,11 +89,14 @@ def normalize_entry(
     feed_url: str,
     fetched_at: datetime,
     settings: NormalizeSettings | None = None,
+    with_signature: bool = True,
 ) -> ArticleData | None:
     """Normalize one feed entry; None (logged at debug with the reason) when there is nothing to store.
 
     Links resolve against *feed_url*; a non-http(s) link leaves ``url`` None.  An
     entry without a usable date is dated *fetched_at* and flagged ``date_estimated``.
+    ``with_signature=False`` leaves the MinHash signature (most of the cost) empty, for a caller that
+    first checks whether the article is already stored; :func:`add_signature` adds it later.
     """
     cfg = settings or _DEFAULT_SETTINGS
     fetched = to_utc(fetched_at)
@@ -115,6 +126,7 @@ def normalize_entry(
         date_estimated=estimated,
         fetched_at=fetched,
         settings=cfg,
+        with_signature=with_signature,
     )
 
 

@@ -26,7 +26,7 @@ from pipeline.fetch import fetch_all
 from pipeline.service.workers import LazyMatcher, ServicePool, fork_pool, process_in_worker
 from pipeline.storage.sources import FeedOutcome, SourceSpec, claim_due, release_leases, sync_sources
 from pipeline.types import FetchResult, SourceForUpdate
-from pipeline.update import FeedUpdate, process_feed, store_feeds
+from pipeline.update import FeedUpdate, process_feed, store_feeds, stored_hashes_reader
 
 if TYPE_CHECKING:
     from pipeline.config import Config
@@ -114,7 +114,7 @@ def poll_once(cfg: Config, db: Database, matcher: Matcher | Callable[[], Matcher
         first = claim()
         if first:
             if len(first) >= POOL_THRESHOLD and n_workers > 1:
-                executor = fork_pool(cfg, themes, n_workers) if pool is None else pool.get()
+                executor = fork_pool(cfg, themes, n_workers, db.url) if pool is None else pool.get()
             cycle.run(first, claim, executor)
     finally:
         if executor is not None and own_pool:
@@ -137,6 +137,7 @@ class _Cycle:
         self.intervals = {s.name: timedelta(minutes=s.poll_interval_minutes)
                           for s in cfg.sources if s.poll_interval_minutes}
         self.by_id: dict[int, SourceForUpdate] = {}
+        self.stored = stored_hashes_reader(db)  # for feeds processed here, when no pool runs
 
     def run(self, claimed: list[SourceForUpdate], claim_more: Callable[[], list[SourceForUpdate]],
             pool: ProcessPoolExecutor | None) -> None:
@@ -170,7 +171,7 @@ class _Cycle:
                     if item.body is None:
                         light.append(FeedUpdate(fetch=item))
                     elif pool is None:
-                        heavy.append(process_feed(item, self.cfg, self.matcher.get()))
+                        heavy.append(process_feed(item, self.cfg, self.matcher.get(), self.stored))
                     else:
                         try:
                             pending[pool.submit(process_in_worker, item)] = item

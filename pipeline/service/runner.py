@@ -108,7 +108,7 @@ def run_service(cfg: Config, db: Database, *, web: bool = True, stop: threading.
     from pipeline.service.workers import ServicePool
 
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    pool = ServicePool(cfg)
+    pool = ServicePool(cfg, db.url)
     sched = build_scheduler(cfg, db, pool)
     sched.start()
     log.info("service started: polling %d sources", len(cfg.sources))

@@ -15,13 +15,13 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from pipeline.update import FeedUpdate, process_feed
+from pipeline.update import FeedUpdate, StoredHashes, process_feed, stored_hashes_reader
 
 if TYPE_CHECKING:
     from pipeline.config import Config
@@ -54,27 +54,43 @@ class LazyMatcher:
 _W: dict[str, Any] = {}
 
 
+class _WorkerReads:
+    """A worker's reads of stored content hashes, through its own database handle opened on first use
+    (never a connection inherited through fork: two processes must not share one)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._read: StoredHashes | None = None
+
+    def __call__(self, source_id: int, identities: Sequence[str]) -> Mapping[str, str]:
+        if self._read is None:
+            from pipeline.storage.db import Database
+
+            self._read = stored_hashes_reader(Database(self.url))
+        return self._read(source_id, identities)
+
+
 def process_in_worker(fetch: FetchResult) -> FeedUpdate:
     """The task a worker runs: one fetched feed, processed with the worker's config and themes."""
-    return process_feed(fetch, _W["cfg"], _W["matcher"].get())
+    return process_feed(fetch, _W["cfg"], _W["matcher"].get(), _W["stored"])
 
 
 def _noop() -> int:
     return os.getpid()
 
 
-def _init_worker(cfg: Config) -> None:
+def _init_worker(cfg: Config, db_url: str) -> None:
     from pipeline.config import build_matcher
 
-    _W["cfg"], _W["matcher"] = cfg, LazyMatcher(partial(build_matcher, cfg))
+    _W["cfg"], _W["matcher"], _W["stored"] = cfg, LazyMatcher(partial(build_matcher, cfg)), _WorkerReads(db_url)
 
 
-def fork_pool(cfg: Config, matcher: LazyMatcher, workers: int) -> ProcessPoolExecutor:
+def fork_pool(cfg: Config, matcher: LazyMatcher, workers: int, db_url: str) -> ProcessPoolExecutor:
     """Workers forked now from this (single-threaded) process; they inherit ``cfg`` and ``matcher``.
 
     A matcher not compiled yet is compiled by each worker when its first body arrives.
     """
-    _W["cfg"], _W["matcher"] = cfg, matcher
+    _W["cfg"], _W["matcher"], _W["stored"] = cfg, matcher, _WorkerReads(db_url)
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     # With the fork start method every worker is forked at the first submit: make it happen here, before the
     # cycle starts its fetch thread.
@@ -86,8 +102,8 @@ class ServicePool:
     """Worker processes for a long-running service: started on first use through a fork server, kept
     across cycles (no fork and no theme compilation per cycle), replaced when one has died."""
 
-    def __init__(self, cfg: Config, workers: int | None = None) -> None:
-        self.cfg = cfg
+    def __init__(self, cfg: Config, db_url: str, workers: int | None = None) -> None:
+        self.cfg, self.db_url = cfg, db_url
         self.workers = workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
 
@@ -103,7 +119,7 @@ class ServicePool:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(_PRELOAD)
         self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
-                                         initargs=(self.cfg,))
+                                         initargs=(self.cfg, self.db_url))
         return self._pool
 
     def shutdown(self) -> None:

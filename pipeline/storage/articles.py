@@ -180,6 +180,12 @@ def _select_in(session: Session, stmt: Select[Any], values: Sequence[object], **
         yield from session.execute(stmt, {"values": list(chunk), **params})
 
 
+def stored_content_hashes(session: Session, source_id: int, identities: Sequence[str]) -> dict[str, str]:
+    """identity -> content hash of the stored articles of ``source_id`` among ``identities``."""
+    return {r.identity: r.content_hash
+            for r in _select_in(session, _BY_IDENTITY, list(dict.fromkeys(identities)), source=source_id)}
+
+
 def _band_members(session: Session, keys: Sequence[int]) -> Iterator[tuple[int, int]]:
     """(band key, article id) of stored articles having any of ``keys``.
 

@@ -145,7 +145,7 @@ def test_a_service_pool_serves_many_cycles_and_replaces_dead_workers(tmp_path: P
         cfg = load_config(p)
         db = Database(cfg.database.url)
         upgrade(db)
-        pool = ServicePool(cfg, workers=2)
+        pool = ServicePool(cfg, db.url, workers=2)
         try:
             first = poll_once(cfg, db, build_matcher(cfg), all_sources=True, pool=pool)
             executor = pool.get()
@@ -191,7 +191,7 @@ def test_a_broken_pool_fails_its_feeds_not_the_cycle(tmp_path: Path, db_url: str
 
     with FeedServer() as server:
         cfg, db = setup(tmp_path, db_url, server, {f"f{i}": rss(f"f{i}", 2) for i in range(9)})
-        summary = poll_once(cfg, db, build_matcher(cfg), all_sources=True, pool=Stuck(cfg, workers=2))
+        summary = poll_once(cfg, db, build_matcher(cfg), all_sources=True, pool=Stuck(cfg, db.url, workers=2))
         again = poll_once(cfg, db, build_matcher(cfg), all_sources=True, workers=1)
     broken.shutdown(wait=False)
     assert (summary.feeds, summary.failed) == (9, 9)

@@ -1,0 +1,95 @@
+"""Entries already stored as they are skip the costly steps (MinHash signature, tagging), with the same
+result as processing them in full: new and edited entries are stored, the rest left alone."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+_ROOT = Path(__file__).resolve().parents[2]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+from pipeline.config import build_matcher, load_config  # noqa: E402
+from pipeline.service.poll import poll_once  # noqa: E402
+from pipeline.storage.db import Database  # noqa: E402
+from pipeline.storage.migrate import upgrade  # noqa: E402
+from pipeline.storage.models import Article, ArticleTheme  # noqa: E402
+from pipeline.types import FetchResult  # noqa: E402
+from pipeline.update import process_feed  # noqa: E402
+from tests.support.feedserver import FeedServer, Reply  # noqa: E402
+
+G = "guid:https://ex.example/"  # the identity of an entry of feed()
+RETURNEES = ("Hundreds of Islamic State fighters are returning to their home countries from Syria and Iraq, "
+             "and officials warned that the returning foreign terrorist fighters pose a growing threat to "
+             "security services, which must prosecute and rehabilitate them.")
+
+
+def feed(items: list[tuple[str, str]]) -> bytes:
+    body = "".join(f"<item><title>{guid} report</title><link>https://ex.example/{guid}</link><guid>https://ex.example/{guid}</guid>"
+                   f"<pubDate>Mon, 02 Mar 2026 10:00:00 GMT</pubDate><description>{text}</description></item>"
+                   for guid, text in items)
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{body}</channel></rss>'.encode()
+
+
+def config(tmp_path: Path, db_url: str, url: str):  # type: ignore[no-untyped-def]
+    p = tmp_path / "config.yaml"
+    p.write_text(f"database:\n  url: {db_url}\nthemes: {_ROOT / 'seeds' / 'themes.yaml'}\n"
+                 f"fetch:\n  allow_private_networks: true\nsources:\n  - name: a\n    url: {url}\n")
+    return load_config(p)
+
+
+def test_known_entries_skip_signature_and_tags_with_the_same_result_for_the_rest(tmp_path: Path) -> None:
+    cfg = config(tmp_path, f"sqlite:///{tmp_path / 'x.db'}", "http://127.0.0.1:9/f")
+    matcher = build_matcher(cfg)
+    body = feed([("g1", RETURNEES), ("g2", RETURNEES + " More."), ("g3", "Weather: rain in the north.")])
+    fetch = FetchResult(source_id=1, url="http://127.0.0.1:9/f", status=200, fetched_at=datetime.now(UTC), body=body)
+    full = process_feed(fetch, cfg, matcher)
+    by_identity = {a.data.identity: a for a in full.articles}
+    g1 = by_identity[G + "g1"].data
+    asked: list[tuple[int, list[str]]] = []
+
+    def stored(source_id: int, identities: Sequence[str]) -> Mapping[str, str]:
+        asked.append((source_id, list(identities)))
+        return {G + "g1": g1.content_hash, G + "g2": "an older version's hash"}
+
+    quick = process_feed(fetch, cfg, matcher, stored)
+    assert asked == [(1, [G + "g1", G + "g2", G + "g3"])]  # one read for the whole feed
+    assert quick.unchanged == 1 and [a.data.identity for a in quick.articles] == [G + "g2", G + "g3"]
+    assert quick.articles == tuple(a for a in full.articles if a.data.identity != G + "g1")  # signatures, tags
+    assert by_identity[G + "g2"].hits and by_identity[G + "g2"].data.shingle_signature
+
+    def broken(source_id: int, identities: Sequence[str]) -> Mapping[str, str]:
+        raise OSError("database gone")
+
+    assert process_feed(fetch, cfg, matcher, broken).articles == full.articles  # a failed read costs speed only
+
+
+def test_a_changed_feed_stores_new_and_edited_entries_only(tmp_path: Path, db_url: str) -> None:
+    first = [(f"g{i}", f"{RETURNEES} Item {i}.") for i in range(10)]
+    with FeedServer() as server:
+        url = server.add("/f", Reply(body=feed(first)))
+        cfg = config(tmp_path, db_url, url)
+        db = Database(cfg.database.url)
+        upgrade(db)
+        for workers in (1, 2):  # inline and in worker processes
+            if workers == 2:
+                first = [(f"w{i}", f"{RETURNEES} Item {i}.") for i in range(10)]
+                server.add("/f", Reply(body=feed(first)))
+            s1 = poll_once(cfg, db, build_matcher(cfg), all_sources=True, workers=workers)
+            changed = [*first[:8], (first[8][0], "Edited: " + first[8][1]), ("n1" if workers == 1 else "n2", RETURNEES)]
+            server.add("/f", Reply(body=feed(changed)))
+            s2 = poll_once(cfg, db, build_matcher(cfg), all_sources=True, workers=workers)
+            assert (s1.articles_stored, s2.articles_stored, s2.failed) == (10, 1, 0)
+            with db.session() as s:
+                edited = s.scalar(select(Article.text).where(Article.identity == G + first[8][0]))
+                tagged = set(s.scalars(select(Article.identity)
+                                       .join(ArticleTheme, ArticleTheme.article_id == Article.id)
+                                       .where(ArticleTheme.theme == "returning_fighters")))
+            assert edited is not None and edited.startswith("Edited:")
+            assert {G + g for g, _ in changed} <= tagged  # new and edited ones tagged, old ones kept
+    db.dispose()
