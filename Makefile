@@ -29,6 +29,7 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/bench_poll.py
+	$(BIN)/python bench/bench_poll_changed.py
 	$(BIN)/python bench/bench_tagging.py
 	$(BIN)/python bench/bench_arl.py
 
