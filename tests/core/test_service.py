@@ -36,14 +36,16 @@ def get_json(url: str) -> object:
 
 
 def test_run_polls_serves_and_stops(tmp_path: Path) -> None:
+    """Ten feeds: enough for the service's worker processes (started through a fork server) to do the work."""
     port = free_port()
     with FeedServer() as server:
-        url = server.add("/a", Reply(body=rss("svc", 3)))
+        urls = [server.add(f"/f{i}", Reply(body=rss(f"svc{i}", 3))) for i in range(10)]
         cfg = tmp_path / "config.yaml"
         cfg.write_text(
             f"database:\n  url: sqlite:///{tmp_path / 'svc.db'}\nthemes: {_ROOT / 'seeds' / 'themes.yaml'}\n"
-            f"fetch:\n  allow_private_networks: true\nsources:\n  - name: local\n    url: {url}\n"
-            f"web:\n  port: {port}\nservice:\n  tick_seconds: 1\n")
+            "fetch:\n  allow_private_networks: true\nsources:\n"
+            + "".join(f"  - name: local{i}\n    url: {u}\n" for i, u in enumerate(urls))
+            + f"web:\n  port: {port}\nservice:\n  tick_seconds: 1\n")
         assert main(["--config", str(cfg), "db", "upgrade"]) == 0
         proc = subprocess.Popen([sys.executable, "-m", "pipeline", "--config", str(cfg), "run"],
                                 cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -54,13 +56,13 @@ def test_run_polls_serves_and_stops(tmp_path: Path) -> None:
             while time.monotonic() < deadline:
                 try:
                     sources = get_json(f"http://127.0.0.1:{port}/api/sources")  # type: ignore[assignment]
-                    if sources and sources[0]["status"] == "ok":
+                    if len(sources) == 10 and all(s["status"] == "ok" for s in sources):
                         break
                 except OSError:
                     pass
                 time.sleep(0.5)
-            assert sources and sources[0]["status"] == "ok", sources
-            assert sources[0]["entries_stored"] == 3
+            assert len(sources) == 10 and all(s["status"] == "ok" for s in sources), sources
+            assert all(s["entries_stored"] == 3 for s in sources), sources
             health = get_json(f"http://127.0.0.1:{port}/healthz")
             assert isinstance(health, dict) and health.get("ok") is True, health
         finally:
