@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -66,7 +67,11 @@ class _WorkerReads:
         if self._read is None:
             from pipeline.storage.db import Database
 
-            self._read = stored_hashes_reader(Database(self.url))
+            db = Database(self.url)
+            # Closed when the worker exits (multiprocessing runs these finalizers, not atexit handlers), so
+            # PostgreSQL sees a goodbye rather than a dropped connection.
+            multiprocessing.util.Finalize(self, db.dispose, exitpriority=10)
+            self._read = stored_hashes_reader(db)
         return self._read(source_id, identities)
 
 
