@@ -127,7 +127,13 @@ def _prefiltered(blocks: list[CompiledBlock], raw: str) -> list[CompiledBlock]:
             seen[key] = needles.found(raw, folded)
         return seen[key]
 
-    return [b for b in blocks if present(b.scope_needles) and present(b.rule_needles)]
+    # Once one block passes, the text is read in full anyway: the other blocks whose scope may match are
+    # then evaluated without checking their rules' needles, a scan that costs more than finding nothing.
+    kept: list[CompiledBlock] = []
+    for b in blocks:
+        if present(b.scope_needles) and (kept or present(b.rule_needles)):
+            kept.append(b)
+    return kept
 
 
 def _snippet(text: str, start: int, end: int, width: int) -> str:
@@ -186,10 +192,13 @@ class _Vocabulary:
         return ids, keyed
 
 
+_UNSET: Result = [(-1, -1)]  # marks a plan not evaluated yet (None is a result); never returned
+
+
 class _Doc:
     """One text's words, where the key words of terms occur, and a memo of evaluated plans."""
 
-    __slots__ = ("blocked", "ids", "memo", "occ", "sentence", "words")
+    __slots__ = ("blocked", "ids", "memo", "occ", "sentence", "terms", "words")
 
     def __init__(self, norm: str, vocabulary: _Vocabulary) -> None:
         words, self.sentence = words_and_sentences(norm)
@@ -203,18 +212,24 @@ class _Doc:
                 occ[pid].append(i)
         self.occ = occ
         self.memo: dict[int, Result] = {}
+        self.terms: dict[TermPlan, list[Span]] = {}  # the phrases of `any` lists found so far
         # Where the terms of each `except` list occur, found once per text (lists are shared by many rules).
         self.blocked: dict[int, list[Span]] = {}
 
     def eval(self, plan: Plan) -> Result:
-        if plan.id in self.memo:
-            return self.memo[plan.id]
-        result: Result
-        if isinstance(plan, TermPlan):
-            result = self._term(plan) or None
-        elif isinstance(plan, AnyPlan):
-            result = self._any(plan)
-        elif isinstance(plan, AllPlan):
+        result = self.memo.get(plan.id, _UNSET)
+        if result is not _UNSET:
+            return result
+        # Dispatch on the exact class (plans are never subclassed): cheaper than a chain of isinstance.
+        kind = type(plan)
+        if kind is AnyPlan:
+            result = self._any(plan)  # type: ignore[arg-type]
+        elif kind is NearPlan:
+            result = self._near(plan)  # type: ignore[arg-type]
+        elif kind is TermPlan:
+            result = self._term(plan) or None  # type: ignore[arg-type]
+        elif kind is AllPlan:
+            assert isinstance(plan, AllPlan)
             spans: set[Span] = set()
             result = []
             for item in plan.items:
@@ -225,11 +240,9 @@ class _Doc:
                 spans.update(part)
             if result is not None:
                 result = sorted(spans)
-        elif isinstance(plan, NotPlan):
-            result = [] if self.eval(plan.item) is None else None
         else:
-            assert isinstance(plan, NearPlan)
-            result = self._near(plan)
+            assert isinstance(plan, NotPlan)
+            result = [] if self.eval(plan.item) is None else None
         self.memo[plan.id] = result
         return result
 
@@ -237,14 +250,21 @@ class _Doc:
         pids = plan.pids
         n = len(pids)
         if n == 1:
-            spans = [(p, p) for p in self.occ.get(pids[0], ())]
+            at = self.occ.get(pids[0], ())
+            spans = list(zip(at, at, strict=True))
         else:
             k = plan.key
-            words, ids, last = self.words, self.ids, len(self.words)
+            words, ids = self.words, self.ids
+            # Key positions whose whole phrase lies inside the text: q - k >= 0 and q - k + n <= len(words).
+            lo, hi = k, len(words) - n + k
             others = plan.others
-            spans = [(q - k, q - k + n - 1) for q in self.occ.get(pids[k], ())
-                     if q - k >= 0 and q - k + n <= last
-                     and all(pid in ids.get(words[q + d], ()) for d, pid in others)]
+            if len(others) == 1:  # most phrases have two words: no generator per position
+                (d, pid), = others
+                spans = [(q - k, q - k + n - 1) for q in self.occ.get(pids[k], ())
+                         if lo <= q <= hi and pid in ids.get(words[q + d], ())]
+            else:
+                spans = [(q - k, q - k + n - 1) for q in self.occ.get(pids[k], ())
+                         if lo <= q <= hi and all(pid in ids.get(words[q + d], ()) for d, pid in others)]
         if plan.not_in_caps:
             spans = [s for s in spans if not self._in_caps(s)]
         return spans
@@ -255,28 +275,35 @@ class _Doc:
         return bool(neighbours) and all(is_caps_word(w) for w in neighbours)
 
     def _any(self, plan: AnyPlan) -> Result:
-        matched = False
-        spans: set[Span] = set()
+        # Each part is sorted and without repeats (as every result is): one part needs no merging.
+        parts: list[list[Span]] = []
+        matched = False  # also true when only a `not` matched, which brings no spans
         occ = self.occ
-        if plan.words:
-            for pid in occ.keys() & plan.words:
-                matched = True
-                spans.update([(p, p) for p in occ[pid]])
+        words = plan.words
+        if words:
+            # Iterate over the smaller side: `keys & frozenset` would walk the whole (often long) word set.
+            for pid in (occ.keys() & words) if len(words) <= len(occ) else words.intersection(occ):
+                at = occ[pid]
+                parts.append(list(zip(at, at, strict=True)))  # (p, p) spans, built in C
         if plan.phrases:
+            terms = self.terms
             for pid in occ.keys() & plan.phrases.keys():
                 for phrase in plan.phrases[pid]:
-                    found = self._term(phrase)
+                    # A phrase is often listed in several `any` lists: find it once per text.
+                    found = terms.get(phrase)
+                    if found is None:
+                        found = terms[phrase] = self._term(phrase)
                     if found:
-                        matched = True
-                        spans.update(found)
+                        parts.append(found)
         for item in plan.items:
             res = self.eval(item)
             if res is not None:
                 matched = True
-                spans.update(res)
-        if not matched:
+                if res:
+                    parts.append(res)
+        if not parts and not matched:
             return None
-        out = sorted(spans)
+        out = parts[0] if len(parts) == 1 else sorted(set().union(*parts))
         if plan.exclude:
             out = self._drop_excluded(out, plan.exclude)
             if not out:

@@ -23,6 +23,7 @@ _MAP = {
     **dict.fromkeys(_DASHES, "-"),
     **dict.fromkeys(_SPACES, " "),
 }
+_ASCII_MAPPED = [c for c in _MAP if c.isascii()]  # the back-tick
 _TO_NORMALIZE = re.compile("[" + re.escape("".join(_MAP)) + "]")
 
 #: A word is a run of word characters (letters, digits, underscore); everything else separates words.
@@ -39,38 +40,41 @@ _ABBREVIATIONS = frozenset({
 })
 
 
-def _words_and_ends() -> re.Pattern[str]:
+def _sentence_ends() -> re.Pattern[str]:
     by_length: dict[int, list[str]] = {}
     for a in _ABBREVIATIONS:
         by_length.setdefault(len(a), []).append(a)
     # Look-behinds need a fixed width: one per abbreviation length. They only run at a period.
     guards = "".join(rf"(?<!\b(?i:{'|'.join(sorted(ws))})\.)" for _, ws in sorted(by_length.items()))
     closing = r"(?=[\"')\]]*\s)"
-    return re.compile(rf"(\w+)|\.(?<!\b\w\.){guards}{closing}|[!?]{closing}|\n")
+    # One character class first, then the conditions as look-behinds: the engine then skips in C to
+    # the few candidate characters instead of trying every alternative at every position.
+    return re.compile(rf"[.!?\n](?:(?<=\.)(?<!\b\w\.){guards}{closing}|(?<=[!?]){closing}|(?<=\n))")
 
 
-# Words (group 1), and the marks that end a sentence, which findall returns as "" (a period
-# after an abbreviation is not one).
-_WORDS_AND_ENDS = _words_and_ends()
+# The marks that end a sentence (a period after an abbreviation is not one). None is a word character,
+# so words never straddle them and the words between two marks are those of one sentence.
+_SENTENCE_ENDS = _sentence_ends()
 
 
 def words_and_sentences(text: str) -> tuple[list[str], list[int]]:
     """The words of a text (as ``WORD.findall``) and, for each, the number of its sentence."""
-    tokens = _WORDS_AND_ENDS.findall(text)
-    words = list(filter(None, tokens))
+    words: list[str] = []
     sentences: list[int] = []
-    start = 0
-    ends = tokens.count("")
-    for number in range(ends):  # list.index and count run in C; sentences are few
-        end = tokens.index("", start)
-        sentences.extend([number] * (end - start))
-        start = end + 1
-    sentences.extend([ends] * (len(tokens) - start))
+    findall = WORD.findall
+    # split (no match objects) gives the text between the marks: sentence by sentence.
+    for number, part in enumerate(_SENTENCE_ENDS.split(text)):
+        found = findall(part)
+        if found:
+            words += found
+            sentences += [number] * len(found)
     return words, sentences
 
 
 def normalize(text: str) -> str:
     """Map typographic punctuation to ASCII, keeping the length (offsets stay valid)."""
+    if text.isascii() and not any(c in text for c in _ASCII_MAPPED):  # most texts: nothing to map
+        return text
     return _TO_NORMALIZE.sub(lambda m: _MAP[m.group()], text)
 
 
