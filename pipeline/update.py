@@ -125,7 +125,7 @@ def tagged(art: ArticleData, cfg: Config, matcher: Matcher) -> ArticleToStore:
     """An article with its theme hits and LSH band keys, ready for storage (polled or imported alike)."""
     hits = tuple(matcher.match(art.text, art.title))
     # Band keys become storage's integers here, in the worker process, not in the single writer.
-    keys = tuple(dict.fromkeys(band_ints(band_keys(art.shingle_signature, bands=cfg.normalize.bands))))
+    keys = tuple(band_ints(band_keys(art.shingle_signature, bands=cfg.normalize.bands)))
     return ArticleToStore(data=art, hits=hits, band_keys=keys)
 
 

@@ -17,19 +17,17 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Select, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pipeline.normalize.near_dup import signature_from_bytes, signature_to_bytes
-from pipeline.storage.db import storable
+from pipeline.storage.db import in_chunks, storable
 from pipeline.storage.models import Article, ArticleBand, ArticleTheme, DirtyWindow
 from pipeline.types import ArticleData, ThemeHit
 
-T = TypeVar("T")
-_CHUNK = 900  # keep IN (...) lists under the variable limit of older SQLite builds (999)
 # Core tables for the bulk inserts: Core executemany skips the ORM's per-row bookkeeping, which cost
 # more than the inserts themselves (32 band keys per article).
 _ARTICLES: Table = Article.__table__  # type: ignore[assignment]
@@ -79,11 +77,6 @@ def pack_signature(sig: Sequence[int]) -> bytes | None:
 
 def unpack_signature(blob: bytes | None) -> tuple[int, ...]:
     return signature_from_bytes(blob) if blob else ()
-
-
-def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterable[Sequence[T]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def store_articles(
@@ -176,14 +169,24 @@ _SIGNATURES = select(_ARTICLES.c.id, _ARTICLES.c.signature, _CLUSTER).where(
 
 def _select_in(session: Session, stmt: Select[Any], values: Sequence[object], **params: object) -> Iterator[Any]:
     """Rows of ``stmt`` for ``values`` (its expanding ``values`` parameter), in chunks."""
-    for chunk in _chunks(values):
+    for chunk in in_chunks(values):
         yield from session.execute(stmt, {"values": list(chunk), **params})
+
+
+def _by_identity(session: Session, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], _Row]:
+    """The stored rows among ``(source_id, identity)`` keys (one indexed query per source and chunk)."""
+    wanted: dict[int, dict[str, None]] = {}
+    for source_id, identity in keys:
+        wanted.setdefault(source_id, {})[identity] = None
+    return {(source_id, r.identity): _Row(r.id, r.identity, r.url, r.content_hash, r.published_at)
+            for source_id, identities in wanted.items()
+            for r in _select_in(session, _BY_IDENTITY, list(identities), source=source_id)}
 
 
 def stored_content_hashes(session: Session, source_id: int, identities: Sequence[str]) -> dict[str, str]:
     """identity -> content hash of the stored articles of ``source_id`` among ``identities``."""
-    return {r.identity: r.content_hash
-            for r in _select_in(session, _BY_IDENTITY, list(dict.fromkeys(identities)), source=source_id)}
+    rows = _by_identity(session, ((source_id, identity) for identity in identities))
+    return {row.identity: row.content_hash for row in rows.values()}
 
 
 def _band_members(session: Session, keys: Sequence[int]) -> Iterator[tuple[int, int]]:
@@ -198,7 +201,7 @@ def _band_members(session: Session, keys: Sequence[int]) -> Iterator[tuple[int, 
             yield from conn.exec_driver_sql(
                 f"SELECT band_key, article_id FROM {_BANDS.name} WHERE band_key = ANY(%s)", (list(keys),))
         return
-    for chunk in _chunks(keys):
+    for chunk in in_chunks(keys):
         marks = ",".join("?" * len(chunk))
         yield from conn.exec_driver_sql(
             f"SELECT band_key, article_id FROM {_BANDS.name} WHERE band_key IN ({marks})", tuple(chunk))
@@ -207,17 +210,15 @@ def _band_members(session: Session, keys: Sequence[int]) -> Iterator[tuple[int, 
 def _existing_rows(session: Session, items: Sequence[ArticleToStore]
                    ) -> tuple[dict[tuple[int, str], _Row], dict[tuple[int, str], _Row]]:
     """Stored rows of these items' sources, by identity and (for identities not found) by canonical URL."""
-    existing: dict[tuple[int, str], _Row] = {}
-    by_url: dict[tuple[int, str], _Row] = {}
-    sources: dict[int, list[ArticleData]] = {}
+    existing = _by_identity(session, ((it.data.source_id, it.data.identity) for it in items))
+    urls: dict[int, dict[str, None]] = {}
     for it in items:
-        sources.setdefault(it.data.source_id, []).append(it.data)
-    for source_id, data in sources.items():
-        for r in _select_in(session, _BY_IDENTITY, [d.identity for d in data], source=source_id):
-            existing[(source_id, r.identity)] = _Row(r.id, r.identity, r.url, r.content_hash, r.published_at)
-        urls = [d.url for d in data if d.url and (source_id, d.identity) not in existing]
-        for r in _select_in(session, _BY_URL, urls, source=source_id):
-            by_url[(source_id, r.url or "")] = _Row(r.id, r.identity, r.url, r.content_hash, r.published_at)
+        d = it.data
+        if d.url and (d.source_id, d.identity) not in existing:
+            urls.setdefault(d.source_id, {})[d.url] = None
+    by_url = {(source_id, r.url or ""): _Row(r.id, r.identity, r.url, r.content_hash, r.published_at)
+              for source_id, wanted in urls.items()
+              for r in _select_in(session, _BY_URL, list(wanted), source=source_id)}
     return existing, by_url
 
 
@@ -251,14 +252,9 @@ def _insert_new(session: Session, new_items: Sequence[ArticleToStore], now: date
     # A plain executemany, then one indexed read of the new ids: SQLite cannot promise that RETURNING
     # rows of a multi-row insert come in parameter order, so SQLAlchemy inserted row by row to keep it.
     session.execute(_ARTICLES.insert(), rows)
-    new_ids: dict[tuple[int, str], int] = {}
-    sources: dict[int, list[str]] = {}
-    for it in new_items:
-        sources.setdefault(it.data.source_id, []).append(it.data.identity)
-    for source_id, identities in sources.items():
-        for r in _select_in(session, _BY_IDENTITY, identities, source=source_id):
-            new_ids[(source_id, r.identity)] = r.id
-    ids = [new_ids[(it.data.source_id, it.data.identity)] for it in new_items]
+    keys = [(it.data.source_id, it.data.identity) for it in new_items]
+    inserted = _by_identity(session, keys)
+    ids = [inserted[k].id for k in keys]
     # A new story keeps cluster_id NULL (its own id is its cluster: readers use coalesce(cluster_id, id)),
     # so only the rare copy of an earlier item in the same batch needs an UPDATE after the insert.
     final: list[int] = []
@@ -398,8 +394,7 @@ def replace_hits(session: Session, article_id: int, hits: Sequence[ThemeHit]) ->
 def prune_articles(session: Session, *, older_than: datetime) -> int:
     """Retention: delete articles published before ``older_than`` (counts already made stay)."""
     ids = list(session.scalars(select(Article.id).where(Article.published_at < older_than)))
-    for i in range(0, len(ids), _CHUNK):
-        chunk = ids[i : i + _CHUNK]
+    for chunk in in_chunks(ids):
         session.execute(delete(ArticleTheme).where(ArticleTheme.article_id.in_(chunk)))
         session.execute(delete(ArticleBand).where(ArticleBand.article_id.in_(chunk)))
         session.execute(delete(Article).where(Article.id.in_(chunk)))

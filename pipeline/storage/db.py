@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
@@ -36,6 +36,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA wal_autocheckpoint=16384")
     cur.execute("PRAGMA journal_size_limit=67108864")
     cur.close()
+
+
+T = TypeVar("T")
+IN_CHUNK = 900  # values per IN (...) list: under the variable limit of older SQLite builds (999)
+
+
+def in_chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    """``items`` in slices short enough for one IN (...) list."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from pipeline.storage.db import storable
+from pipeline.storage.db import in_chunks, storable
 from pipeline.storage.models import Source
 from pipeline.types import SourceForUpdate
 
@@ -179,10 +179,7 @@ def load_sources(session: Session, ids: Sequence[int]) -> list[Source]:
     """Load these sources into the session in one query, so that the per-feed reads and writes of
     :func:`record_outcome` and :func:`error_count` that follow find them there instead of each querying
     the database. The session holds loaded rows weakly: keep the returned list while those calls run."""
-    rows: list[Source] = []
-    for i in range(0, len(ids), 900):
-        rows.extend(session.scalars(select(Source).where(Source.id.in_(ids[i : i + 900]))))
-    return rows
+    return [row for chunk in in_chunks(ids) for row in session.scalars(select(Source).where(Source.id.in_(chunk)))]
 
 
 def error_count(session: Session, source_id: int) -> int:
