@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feed_farm import Farm, start_farm
@@ -37,32 +38,34 @@ PIPELINE = [sys.executable, "-m", "pipeline"]
 FETCHES = 8
 
 
-def pipeline_round(farm: Farm, tmp: Path) -> tuple[float, int, float, float, float]:
-    db = tmp / "pipeline.db"
+def pipeline_env(farm: Farm, tmp: Path) -> dict[str, str]:
+    """A migrated SQLite database and a config listing every farm feed, in ``tmp``; the environment naming it."""
     cfg = tmp / "config.yaml"
     lines = [
-        f"database:\n  url: sqlite:///{db}\nthemes: {ROOT / 'seeds' / 'themes.yaml'}\n"
+        f"database:\n  url: sqlite:///{tmp / 'pipeline.db'}\nthemes: {ROOT / 'seeds' / 'themes.yaml'}\n"
         f"fetch:\n  allow_private_networks: true\n  max_per_host: {FETCHES}\n  max_concurrency: {FETCHES}\nsources:"
     ]
     lines += [f"  - name: feed{i}\n    url: {u}" for i, u in enumerate(farm.feed_urls)]
     cfg.write_text("\n".join(lines) + "\n")
     env = {**os.environ, "PIPELINE_CONFIG": str(cfg)}
     subprocess.run([*PIPELINE, "db", "upgrade"], check=True, env=env, capture_output=True)
+    return env
+
+
+def pipeline_poll(env: dict[str, str]) -> tuple[float, dict[str, Any]]:
+    """One ``pipeline poll --once --all --json`` process: its wall time and its summary."""
     t0 = time.perf_counter()
-    out = subprocess.run(
-        [*PIPELINE, "poll", "--once", "--all", "--json"], check=True, env=env, capture_output=True, text=True
-    )
-    cold = time.perf_counter() - t0
-    stored = json.loads(out.stdout)["articles_stored"]
-    cold_cycle = json.loads(out.stdout)["seconds"]
-    t0 = time.perf_counter()
-    out = subprocess.run(
-        [*PIPELINE, "poll", "--once", "--all", "--json"], check=True, env=env, capture_output=True, text=True
-    )
-    warm = time.perf_counter() - t0
-    summary = json.loads(out.stdout)
-    assert summary["articles_stored"] == 0, summary
-    return cold, stored, warm, cold_cycle, summary["seconds"]
+    out = subprocess.run([*PIPELINE, "poll", "--once", "--all", "--json"], check=True, env=env,
+                         capture_output=True, text=True)
+    return time.perf_counter() - t0, json.loads(out.stdout)
+
+
+def pipeline_round(farm: Farm, tmp: Path) -> tuple[float, int, float, float, float]:
+    env = pipeline_env(farm, tmp)
+    cold, first = pipeline_poll(env)
+    warm, second = pipeline_poll(env)
+    assert second["articles_stored"] == 0, second
+    return cold, first["articles_stored"], warm, first["seconds"], second["seconds"]
 
 
 def reader_round(farm: Farm, tmp: Path, workers: int) -> tuple[float, int, float]:

@@ -12,39 +12,17 @@ Usage: ``python bench/bench_poll_changed.py [--feeds 200] [--items 50] [--new 5]
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_poll import FETCHES, PIPELINE, ROOT
-from feed_farm import Farm, start_farm
-
-
-def pipeline_env(farm: Farm, tmp: Path) -> dict[str, str]:
-    cfg = tmp / "config.yaml"
-    lines = [
-        f"database:\n  url: sqlite:///{tmp / 'pipeline.db'}\nthemes: {ROOT / 'seeds' / 'themes.yaml'}\n"
-        f"fetch:\n  allow_private_networks: true\n  max_per_host: {FETCHES}\n  max_concurrency: {FETCHES}\nsources:"
-    ]
-    lines += [f"  - name: feed{i}\n    url: {u}" for i, u in enumerate(farm.feed_urls)]
-    cfg.write_text("\n".join(lines) + "\n")
-    env = {**os.environ, "PIPELINE_CONFIG": str(cfg)}
-    subprocess.run([*PIPELINE, "db", "upgrade"], check=True, env=env, capture_output=True)
-    return env
-
-
-def pipeline_poll(env: dict[str, str]) -> tuple[float, dict[str, object]]:
-    t0 = time.perf_counter()
-    out = subprocess.run([*PIPELINE, "poll", "--once", "--all", "--json"], check=True, env=env,
-                         capture_output=True, text=True)
-    return time.perf_counter() - t0, json.loads(out.stdout)
+from bench_poll import pipeline_env, pipeline_poll
+from feed_farm import start_farm
 
 
 def main() -> None:
