@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pipeline.alerts.payload import json_safe
@@ -23,6 +22,7 @@ from pipeline.alerts.values import (
     SilenceRecord,
 )
 from pipeline.errors import InputError, NotFoundError
+from pipeline.storage.db import upsert_insert
 from pipeline.storage.deliveries import open_group_due
 from pipeline.storage.models import Alert, AlertEvent, Article, ArticleTheme, Source
 from pipeline.storage.models.deliveries import Delivery, Silence
@@ -66,7 +66,7 @@ def raise_alert(
     }
     # INSERT ... ON CONFLICT DO NOTHING: a concurrent raiser of the same alert neither duplicates it nor
     # aborts the caller's transaction (a failed plain INSERT would).
-    ins = postgresql.insert(Alert) if session.get_bind().dialect.name == "postgresql" else sqlite.insert(Alert)
+    ins = upsert_insert(session, Alert)
     stmt = ins.values(**values).on_conflict_do_nothing(index_elements=["theme", "direction", "window_start"])
     alert_id = session.execute(stmt.returning(Alert.id)).scalar_one_or_none()
     if alert_id is None:

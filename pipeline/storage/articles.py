@@ -20,11 +20,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, Table, bindparam, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pipeline.normalize.near_dup import signature_from_bytes, signature_to_bytes
-from pipeline.storage.db import in_chunks, storable
+from pipeline.storage.db import in_chunks, storable, upsert_insert
 from pipeline.storage.models import Article, ArticleBand, ArticleTheme, DirtyWindow
 from pipeline.types import ArticleData, ThemeHit
 
@@ -378,8 +377,7 @@ def mark_dirty(session: Session, windows: Iterable[datetime], now: datetime) -> 
         return
     # An upsert: two workers marking one window must not abort each other's transaction, and a mark made
     # while a recount runs bumps the generation, so the recount does not clear it (see refresh_window).
-    dialect = session.get_bind().dialect.name
-    ins = postgresql.insert(DirtyWindow) if dialect == "postgresql" else sqlite.insert(DirtyWindow)
+    ins = upsert_insert(session, DirtyWindow)
     stmt = ins.on_conflict_do_update(index_elements=["window_start"],
                                      set_={"generation": DirtyWindow.generation + 1, "marked_at": now})
     session.execute(stmt, [{"window_start": w, "marked_at": now, "generation": 0} for w in sorted(wanted)])

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,6 +47,14 @@ def in_chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]
     """``items`` in slices short enough for one IN (...) list."""
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def upsert_insert(session: Session, entity: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT of ``entity`` (a mapped class or table) that can take ``ON CONFLICT`` clauses, in the dialect
+    of the session's database (both supported dialects spell them alike)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(entity)
+    return sqlite.insert(entity)
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

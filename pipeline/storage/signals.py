@@ -15,10 +15,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, delete, distinct, func, insert, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from pipeline.storage.db import Database
+from pipeline.storage.db import Database, upsert_insert
 from pipeline.storage.models import Article, ArticleTheme, DirtyWindow, Signal, Source, SourceWindow, WindowCount
 
 TOTAL = "*"  # the theme key of a window's totals row
@@ -56,7 +55,7 @@ def record_polls(session: Session, polls: Iterable[tuple[int, datetime, bool]]) 
     if not totals:
         return
     table: Table = SourceWindow.__table__  # type: ignore[assignment]
-    ins = (postgresql.insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite.insert(table))
+    ins = upsert_insert(session, table)
     stmt = ins.on_conflict_do_update(
         index_elements=["source_id", "window_start"],
         set_={"polls_ok": table.c.polls_ok + ins.excluded.polls_ok,

@@ -8,10 +8,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from pipeline.storage.db import in_chunks, storable
+from pipeline.storage.db import in_chunks, storable, upsert_insert
 from pipeline.storage.models import Source
 from pipeline.types import SourceForUpdate
 
@@ -59,8 +58,7 @@ def sync_sources(session: Session, specs: Sequence[SourceSpec], now: datetime) -
     existing = {s.name: s for s in session.scalars(select(Source))}
     missing = [spec for spec in specs if spec.name not in existing]
     if missing:
-        dialect = session.get_bind().dialect.name
-        ins = postgresql.insert(Source) if dialect == "postgresql" else sqlite.insert(Source)
+        ins = upsert_insert(session, Source)
         session.execute(ins.on_conflict_do_nothing(index_elements=["name"]), [
             {"name": spec.name, "url": spec.url, "configured_url": spec.url, "enabled": spec.enabled,
              "status": "new", "error_count": 0,
