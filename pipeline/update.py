@@ -1,8 +1,10 @@
 """Per-feed orchestration: fetch result → parse → normalize → tag → (storage).
 
 ``process_feed`` is the CPU-bound part and runs in worker processes when many feeds
-are polled; it touches no database. ``store_feed`` writes one feed's outcome in one
-transaction, so a failure in one feed never loses what another stored.
+are polled; its one database access is an optional read of what is already stored.
+``store_feeds`` writes several feeds' articles and outcomes in one transaction; the
+poll cycle retries a failed batch feed by feed, so one bad feed never loses what
+another stored.
 """
 
 from __future__ import annotations
@@ -138,12 +140,6 @@ def store_batch(session: Session, items: Sequence[ArticleToStore], cfg: Config, 
 
     return store_articles(session, items, now=now, window_of=lambda t: window_start(t, cfg.signals.window_hours),
                           similar=similar)
-
-
-def store_feed(db: Database, update: FeedUpdate, cfg: Config, *, now: datetime,
-               rng: random.Random | None = None, interval: timedelta | None = None) -> FeedOutcome:
-    """Store one feed's articles and its poll outcome in one transaction."""
-    return store_feeds(db, [(update, interval)], cfg, now=now, rng=rng)[0]
 
 
 def store_feeds(db: Database, updates: Sequence[tuple[FeedUpdate, timedelta | None]], cfg: Config, *,

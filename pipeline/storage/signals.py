@@ -41,11 +41,6 @@ class StoredCount:
     top_source_x: int  # most of x that any one source contributed
 
 
-def record_poll(session: Session, source_id: int, window: datetime, ok: bool) -> None:
-    """Count one poll of a source in a window (for the health gate)."""
-    record_polls(session, [(source_id, window, ok)])
-
-
 def record_polls(session: Session, polls: Iterable[tuple[int, datetime, bool]]) -> None:
     """Count polls ``(source_id, window, ok)`` in one statement (an upsert: workers never collide)."""
     totals: dict[tuple[int, datetime], list[int]] = {}
