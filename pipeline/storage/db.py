@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -126,16 +125,5 @@ class Database:
         finally:
             session.close()
 
-    def is_migrated(self) -> bool:
-        try:
-            return inspect(self.engine).has_table("alembic_version")
-        except SQLAlchemyError as exc:
-            raise StorageError(f"cannot reach the database at {self.engine.url!r}: {exc}") from exc
-
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def database_url_from_env(default: str) -> str:
-    """``PIPELINE_DATABASE_URL`` wins over the configured URL."""
-    return os.environ.get("PIPELINE_DATABASE_URL") or default

@@ -133,11 +133,6 @@ def parse_term(source: str, *, exact: bool = False, not_in_caps: bool = False) -
     return Term(words=tuple(words), exact=exact, not_in_caps=not_in_caps and exact, source=source)
 
 
-def literal_chunks(word: str) -> list[str]:
-    """The literal parts of a word pattern, e.g. 'repatriat*' -> ['repatriat']."""
-    return [c for c in word.split("*") if c]
-
-
 def is_caps_word(word: str) -> bool:
     """True for a word in capitals of two or more letters ('THIS', 'UN'), used by not_in_caps."""
     return len(word) >= 2 and word.isupper()
