@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +34,8 @@ from pipeline.types import ArticleData, FetchResult
 
 log = logging.getLogger(__name__)
 
+_REASON_CHARS = 200
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -50,7 +53,7 @@ class FeedUpdate:
     title: str | None = None
     warning: str | None = None
     error: str | None = None  # a parse error: the feed's entries could not be read
-    skipped: int = 0  # entries with nothing to store
+    skipped: int = 0  # entries that could not become articles (the reasons are in ``warning``)
     unchanged: int = 0  # entries already stored as they are (not sent to storage)
 
 
@@ -72,7 +75,7 @@ def process_feed(fetch: FetchResult, cfg: Config, matcher: Matcher, stored: Stor
     if fetch.body is None:
         return FeedUpdate(fetch=fetch)
     # Imported on first use: feedparser, ftfy and selectolax cost a poll of unchanged feeds ~0.1 s to load.
-    from pipeline.normalize.article import add_signature, normalize_entry
+    from pipeline.normalize.article import NO_CONTENT, add_signature, normalize_entry
     from pipeline.parse.feed import parse_feed
 
     try:
@@ -80,15 +83,16 @@ def process_feed(fetch: FetchResult, cfg: Config, matcher: Matcher, stored: Stor
     except ParseError as exc:
         return FeedUpdate(fetch=fetch, error=str(exc))
     arts: list[ArticleData] = []
-    skipped = 0
+    skips: Counter[str] = Counter()
     for entry in parsed.entries:
         try:
             art = normalize_entry(entry, source_id=fetch.source_id, feed_url=fetch.url, fetched_at=fetch.fetched_at,
                                   settings=cfg.normalize, with_signature=stored is None)
-        except PipelineError:
-            art = None
+        except PipelineError as exc:
+            skips[str(exc)[:_REASON_CHARS]] += 1
+            continue
         if art is None:
-            skipped += 1
+            skips[NO_CONTENT] += 1
         else:
             arts.append(art)
     known = _stored_hashes(stored, fetch.source_id, [a.identity for a in arts]) if stored is not None else None
@@ -101,8 +105,18 @@ def process_feed(fetch: FetchResult, cfg: Config, matcher: Matcher, stored: Stor
                 continue
             art = add_signature(art, cfg.normalize)
         out.append(tagged(art, cfg, matcher))
-    return FeedUpdate(fetch=fetch, articles=tuple(out), title=parsed.title, warning=parsed.warning, skipped=skipped,
+    return FeedUpdate(fetch=fetch, articles=tuple(out), title=parsed.title,
+                      warning=_with_skips(parsed.warning, skips, len(parsed.entries)), skipped=sum(skips.values()),
                       unchanged=unchanged)
+
+
+def _with_skips(warning: str | None, skips: Counter[str], entries: int) -> str | None:
+    """The feed's warning, with a line saying how many entries were not stored and why (None if no cause)."""
+    if not skips:
+        return warning
+    reasons = "; ".join(f"{reason} ({n})" for reason, n in skips.most_common())
+    line = f"{sum(skips.values())} of {entries} entries not stored: {reasons}"
+    return f"{warning}\n{line}" if warning else line
 
 
 def stored_hashes_reader(db: Database) -> StoredHashes:
@@ -191,6 +205,7 @@ def _store(session: Session, update: FeedUpdate, cfg: Config, *, now: datetime, 
         title=update.title,
         new_url=getattr(f, "permanent_redirect", None),
         stored=stored,
+        skipped=update.skipped,
         owner=owner,
     )
     record_outcome(session, outcome)

@@ -106,6 +106,7 @@ def cmd_poll(args: argparse.Namespace, ctx: Context) -> int:
             f"polled {summary.feeds} feeds in {summary.seconds:.1f}s: {summary.ok} ok "
             f"({summary.not_modified} unchanged), {summary.failed} failed, "
             f"{summary.articles_stored} new articles"
+            + (f", {summary.entries_skipped} entries without a title or text" if summary.entries_skipped else "")
         )
         for err in summary.errors:
             print(f"  {err['source']}: {err['error']}")
@@ -159,4 +160,6 @@ def cmd_sources_list(args: argparse.Namespace, ctx: Context) -> int:
         for r in rows:
             err = f"  last error: {r['last_error']}" if r["error_count"] else ""
             print(f"{r['name']:<30} {r['status']:<12} errors={r['error_count']} next={r['next_poll_at']}{err}")
+            for line in str(r["last_warning"] or "").splitlines():  # bozo XML, entries that could not be stored
+                print(f"  warning: {line}")
     return 0

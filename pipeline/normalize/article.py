@@ -16,11 +16,12 @@ from pipeline.normalize.text import clean_title, html_to_text
 from pipeline.normalize.urls import canonical_url
 from pipeline.types import ArticleData, ParsedEntry
 
-__all__ = ["add_signature", "normalize_entry", "normalize_import", "skip_reason"]
+__all__ = ["NO_CONTENT", "add_signature", "normalize_entry", "normalize_import", "skip_reason"]
 
 log = logging.getLogger(__name__)
 
 _DEFAULT_SETTINGS = NormalizeSettings()
+NO_CONTENT = "entry has neither a title nor any text"
 _TITLE_FROM_TEXT_CHARS = 120
 
 
@@ -78,7 +79,7 @@ def add_signature(article: ArticleData, settings: NormalizeSettings | None = Non
 def skip_reason(title: str, text: str) -> str | None:
     """Why an entry cannot become an article (None when it can): it needs a title or some text."""
     if not title and not text:
-        return "entry has neither a title nor any text"
+        return NO_CONTENT
     return None
 
 

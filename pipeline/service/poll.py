@@ -49,12 +49,14 @@ class PollSummary:
     not_modified: int = 0
     failed: int = 0
     articles_stored: int = 0
+    entries_skipped: int = 0  # entries without a title or text (each feed's warning says how many and why)
     errors: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {"feeds": self.feeds, "ok": self.ok, "not_modified": self.not_modified, "failed": self.failed,
-                "articles_stored": self.articles_stored, "seconds": round(self.seconds, 3), "errors": self.errors}
+                "articles_stored": self.articles_stored,
+                "entries_skipped": self.entries_skipped, "seconds": round(self.seconds, 3), "errors": self.errors}
 
 
 def freeze_startup_heap() -> None:
@@ -242,6 +244,7 @@ class _Cycle:
             summary.ok += 1
             summary.not_modified += int(outcome.not_modified)
             summary.articles_stored += outcome.stored
+            summary.entries_skipped += outcome.skipped
         else:
             summary.failed += 1
             summary.errors.append({"source": src.name, "kind": outcome.error_kind, "error": outcome.error})

@@ -45,6 +45,7 @@ class FeedOutcome:
     title: str | None = None
     new_url: str | None = None  # a permanent redirect moves the source
     stored: int = 0
+    skipped: int = 0  # entries read from the feed that could not become articles (reasons in ``warning``)
     owner: str | None = None  # the worker that leased the feed; its outcome is dropped if the lease moved on
 
 

@@ -3,11 +3,14 @@ result as processing them in full: new and edited entries are stored, the rest l
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 _ROOT = Path(__file__).resolve().parents[2]
@@ -93,3 +96,42 @@ def test_a_changed_feed_stores_new_and_edited_entries_only(tmp_path: Path, db_ur
             assert edited is not None and edited.startswith("Edited:")
             assert {G + g for g, _ in changed} <= tagged  # new and edited ones tagged, old ones kept
     db.dispose()
+
+
+def test_entries_that_cannot_be_stored_are_counted_and_explained_on_the_feed(tmp_path: Path) -> None:
+    empty = ('<item><link>https://ex.example/e1</link></item>'  # an id or link but no title and no text
+             '<item><guid>https://ex.example/e2</guid><description>  </description></item>')
+    good = feed([("g1", RETURNEES)]).replace(b"</channel>", empty.encode() + b"</channel>")
+    cfg = config(tmp_path, f"sqlite:///{tmp_path / 'x.db'}", "http://127.0.0.1:9/f")
+    fetch = FetchResult(source_id=1, url="http://127.0.0.1:9/f", status=200, fetched_at=datetime.now(UTC), body=good,
+                        headers={"content-type": "application/rss+xml"})
+    update = process_feed(fetch, cfg, build_matcher(cfg))
+    assert (len(update.articles), update.skipped) == (1, 2)
+    assert update.warning == "2 of 3 entries not stored: entry has neither a title nor any text (2)"
+    # An ill-formed feed keeps feedparser's complaint too, on its own line.
+    bozo = process_feed(replace(fetch, body=good.replace(b"</channel></rss>", b"<item>")), cfg, build_matcher(cfg))
+    assert bozo.skipped == 3 and bozo.warning is not None
+    feedparser_line, skip_line = bozo.warning.splitlines()
+    assert "SAXParseException" in feedparser_line and skip_line.startswith("3 of 4 entries not stored")
+
+
+def test_a_poll_reports_skipped_entries_in_its_summary_and_sources_list(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pipeline.cli import main
+
+    body = feed([("g1", RETURNEES)]).replace(b"</channel>", b"<item><link>https://ex.example/e1</link></item></channel>")
+    with FeedServer() as server:
+        url = server.add("/f", Reply(body=body))
+        cfg_path = tmp_path / "config.yaml"
+        config(tmp_path, f"sqlite:///{tmp_path / 'x.db'}", url)  # writes cfg_path
+        assert main(["--config", str(cfg_path), "db", "upgrade"]) == 0
+        assert main(["--config", str(cfg_path), "poll", "--once", "--all", "--json"]) == 0
+        capsys.readouterr()
+        assert main(["--config", str(cfg_path), "poll", "--once", "--all"]) == 0  # unchanged: nothing skipped
+        assert "without a title or text" not in capsys.readouterr().out
+        server.add("/f", Reply(body=body.replace(b"e1", b"e2")))
+        assert main(["--config", str(cfg_path), "poll", "--once", "--all", "--json"]) == 0
+        summary = json.loads(capsys.readouterr().out)
+    assert (summary["articles_stored"], summary["entries_skipped"], summary["failed"]) == (0, 1, 0)
+    assert main(["--config", str(cfg_path), "sources", "list"]) == 0
+    assert "  warning: 1 of 2 entries not stored: entry has neither a title nor any text (1)" in capsys.readouterr().out
