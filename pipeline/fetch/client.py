@@ -21,12 +21,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
+import httpcore
 import httpx
 
-from pipeline.errors import FetchError, FetchTimeout
+from pipeline.errors import BlockedURL, FetchError, FetchTimeout
 from pipeline.fetch.body import read_body
 from pipeline.fetch.headers import client_headers, conditional_headers, parse_retry_after
-from pipeline.fetch.policy import Resolver, check_destination, parse_feed_url, system_resolver
+from pipeline.fetch.policy import (
+    NonPublicPeer,
+    PublicPeersOnly,
+    Resolver,
+    check_destination,
+    parse_feed_url,
+    system_resolver,
+)
 from pipeline.fetch.result import ErrorKind, FetchOutcome, InvalidFeedURL, RedirectError, error_kind
 from pipeline.fetch.settings import FetchSettings
 from pipeline.types import SourceForUpdate
@@ -52,8 +60,38 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def _limits(settings: FetchSettings) -> httpx.Limits:
+    return httpx.Limits(max_connections=settings.max_concurrency, max_keepalive_connections=settings.max_concurrency,
+                        keepalive_expiry=settings.keepalive_expiry)
+
+
+def _public_only_transport(settings: FetchSettings) -> httpx.AsyncHTTPTransport:
+    """httpx's transport whose connections are refused unless their peer is a public address.
+
+    httpx has no parameter for httpcore's network backend, so the transport's connection pool (the one
+    attribute its requests go through) is replaced by one built with the same settings and the guard.
+    tests/fetch/test_fetch_rebinding.py fails if a new httpx stops honouring it.
+    """
+    limits = _limits(settings)
+    transport = httpx.AsyncHTTPTransport(verify=_tls_context(), limits=limits, trust_env=False)
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=_tls_context(),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=PublicPeersOnly(),
+    )
+    return transport
+
+
 def make_client(settings: FetchSettings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    """One HTTP/1.1 keep-alive client for a whole cycle, its pool sized to the concurrency limit."""
+    """One HTTP/1.1 keep-alive client for a whole cycle, its pool sized to the concurrency limit.
+
+    Unless private networks are allowed (or a proxy resolves names), every connection's peer address is
+    checked too, not only what the host name resolved to first (see :mod:`pipeline.fetch.policy`).
+    """
+    if transport is None and not settings.allow_private_networks and settings.proxy is None:
+        transport = _public_only_transport(settings)
     return httpx.AsyncClient(
         verify=_tls_context(),
         headers=client_headers(settings),
@@ -63,11 +101,7 @@ def make_client(settings: FetchSettings, transport: httpx.AsyncBaseTransport | N
             write=settings.write_timeout,
             pool=settings.pool_timeout,
         ),
-        limits=httpx.Limits(
-            max_connections=settings.max_concurrency,
-            max_keepalive_connections=settings.max_concurrency,
-            keepalive_expiry=settings.keepalive_expiry,
-        ),
+        limits=_limits(settings),
         follow_redirects=False,  # followed hop by hop in _fetch, see module docstring
         trust_env=False,  # no proxy variables or .netrc credentials leaking into feed requests
         proxy=settings.proxy,
@@ -146,6 +180,8 @@ def _wrap_httpx(exc: Exception, url: httpx.URL, settings: FetchSettings) -> Fetc
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
         return InvalidFeedURL(f"GET {url}: invalid URL: {detail}")
     if isinstance(exc, httpx.ConnectError):
+        if isinstance(exc.__cause__, NonPublicPeer):
+            return BlockedURL(f"GET {url}: {detail} (set allow_private_networks to fetch from private networks)")
         return FetchError(f"GET {url}: cannot connect: {detail}")
     if isinstance(exc, httpx.RemoteProtocolError):
         return FetchError(f"GET {url}: server broke the HTTP exchange: {detail}")

@@ -1,12 +1,13 @@
 """Which URLs may be fetched: http(s) only, and (by default) only public addresses.
 
 The address check resolves the host name and refuses the fetch if *any* address it resolves to is
-loopback, private, link-local, multicast, reserved or otherwise not globally routable.  The
-connection itself then resolves the name again, so a DNS server that answers differently the second
-time (DNS rebinding) can still steer a fetch to an internal address.  That is accepted for this
-project's threat model (feeds are configured by operators, not supplied by strangers); closing the gap
-would need a transport that connects to the checked address itself.  Literal IP hosts are checked
-without DNS, and every redirect hop is checked again.
+loopback, private, link-local, multicast, reserved or otherwise not globally routable; it gives the
+clear error before anything is sent.  The connection itself resolves the name again, so a DNS server
+that answers differently the second time (DNS rebinding) could steer it to an internal address: the
+client's connections therefore go through :class:`PublicPeersOnly`, which checks the address the socket
+actually connected to and closes it, before a byte is sent, if that address is not public.  Literal IP
+hosts are checked without DNS, and every redirect hop is checked again.  Through a configured proxy the
+proxy resolves names, so only the URL check applies.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
+import httpcore
 import httpx
 
 from pipeline.errors import BlockedURL, FetchError
@@ -79,3 +82,39 @@ async def check_destination(url: httpx.URL, *, allow_private_networks: bool, res
                 f"{url}: host {host!r} is or resolves to the non-public address {address} "
                 "(set allow_private_networks to fetch from private networks)"
             )
+
+
+class NonPublicPeer(httpcore.ConnectError):
+    """A connection reached a non-public address although the name was checked (DNS rebinding)."""
+
+
+class PublicPeersOnly(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend, refusing any TCP connection whose peer is not a public address.
+
+    The check is on the connected socket's peer, so it holds whatever the name resolved to this time.
+    """
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                          socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
+        stream = await self._inner.connect_tcp(host, port, timeout=timeout, local_address=local_address,
+                                               socket_options=socket_options)
+        peer = stream.get_extra_info("server_addr")
+        try:
+            address = ipaddress.ip_address(str(peer[0]).split("%", 1)[0])
+        except (TypeError, IndexError, ValueError):
+            address = None
+        if address is None or not is_public_address(address):
+            await stream.aclose()
+            raise NonPublicPeer(f"host {host!r} connected to the non-public address {address or peer} "
+                                "(after resolving to a public one: DNS rebinding?)")
+        return stream
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
+        raise NonPublicPeer(f"unix socket {path!r}: not a public address")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
