@@ -32,6 +32,7 @@ bench: install
 	$(BIN)/python bench/bench_poll_changed.py
 	$(BIN)/python bench/bench_tagging.py
 	$(BIN)/python bench/bench_arl.py
+	$(BIN)/python bench/soak_service.py --cycles 40
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
