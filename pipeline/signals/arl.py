@@ -17,9 +17,17 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
-from scipy import stats  # type: ignore[import-untyped]
+from scipy import special  # type: ignore[import-untyped]
 
-from pipeline.signals.stats import clamp_p, design_p1, llr_coefficients, upper_tail
+from pipeline.signals.stats import (
+    betabinom_params,
+    betabinom_pmf,
+    binom_pmf,
+    clamp_p,
+    design_p1,
+    llr_coefficients,
+    upper_tail,
+)
 
 GRID = 400  # grid points on [0, h): within about 1% of a finer grid, and of Monte Carlo (see the tests)
 _TAIL = 1e-13  # count values with less in-control probability than this are dropped
@@ -29,14 +37,10 @@ def count_pmf(n: int, p: float, phi: float) -> tuple[np.ndarray, np.ndarray]:
     """(x values, probabilities) of the in-control count in a window of volume n (tiny tails trimmed)."""
     p = clamp_p(p)
     xs = np.arange(n + 1)
-    if phi <= 1.0 or n < 2:
-        pmf = stats.binom.pmf(xs, n, p)
-    else:
-        rho = min((phi - 1.0) / (n - 1.0), 0.999)
-        scale = 1.0 / rho - 1.0
-        pmf = stats.betabinom.pmf(xs, n, p * scale, (1.0 - p) * scale)
+    ab = betabinom_params(n, p, phi)
+    pmf = binom_pmf(xs.astype(float), n, p) if ab is None else betabinom_pmf(xs.astype(float), n, *ab)
     keep = pmf > _TAIL
-    return xs[keep], np.asarray(pmf[keep], dtype=float)
+    return xs[keep], pmf[keep]
 
 
 def arl0_cusum(p0: float, phi: float, volumes: Sequence[int], h: float, ratio: float) -> float:
@@ -110,7 +114,9 @@ def sparse_threshold(p0: float, n: int, min_hits: int, p_value: float, phi: floa
     """Smallest x >= min_hits with P(X >= x) < p_value (see ``stats.upper_tail``); None when none exists."""
     if n < min_hits:
         return None
-    x = max(min_hits, int(stats.binom.isf(p_value, n, clamp_p(p0))))
+    # A first guess from the inverse binomial CDF (the loops below settle the exact x, phi included).
+    guess = float(special.bdtrik(1.0 - p_value, n, clamp_p(p0)))
+    x = max(min_hits, int(guess) if math.isfinite(guess) else min_hits)
     while x <= n and upper_tail(x, n, p0, phi) >= p_value:
         x += 1
     while x - 1 >= min_hits and upper_tail(x - 1, n, p0, phi) < p_value:
