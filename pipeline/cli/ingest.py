@@ -106,7 +106,7 @@ def cmd_poll(args: argparse.Namespace, ctx: Context) -> int:
             f"polled {summary.feeds} feeds in {summary.seconds:.1f}s: {summary.ok} ok "
             f"({summary.not_modified} unchanged), {summary.failed} failed, "
             f"{summary.articles_stored} new articles"
-            + (f", {summary.entries_skipped} entries without a title or text" if summary.entries_skipped else "")
+            + (f", {summary.entries_skipped} entries not stored (see sources list)" if summary.entries_skipped else "")
         )
         for err in summary.errors:
             print(f"  {err['source']}: {err['error']}")

@@ -49,7 +49,7 @@ class PollSummary:
     not_modified: int = 0
     failed: int = 0
     articles_stored: int = 0
-    entries_skipped: int = 0  # entries without a title or text (each feed's warning says how many and why)
+    entries_skipped: int = 0  # entries read but not stored (each feed's warning says how many and why)
     errors: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
 

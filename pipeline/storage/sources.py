@@ -157,7 +157,8 @@ def record_outcome(session: Session, outcome: FeedOutcome) -> None:
         row.status = "not_modified" if outcome.not_modified else "ok"
         row.error_count = 0
         row.last_ok_at = outcome.polled_at
-        row.last_warning = outcome.warning
+        if not outcome.not_modified:  # an unchanged document keeps its warning (ill-formed XML, lost entries)
+            row.last_warning = outcome.warning
         if outcome.etag is not None or outcome.last_modified is not None or not outcome.not_modified:
             row.etag, row.last_modified = outcome.etag, outcome.last_modified
         if outcome.body_hash:

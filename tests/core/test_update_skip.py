@@ -125,10 +125,12 @@ def test_a_poll_reports_skipped_entries_in_its_summary_and_sources_list(
         cfg_path = tmp_path / "config.yaml"
         config(tmp_path, f"sqlite:///{tmp_path / 'x.db'}", url)  # writes cfg_path
         assert main(["--config", str(cfg_path), "db", "upgrade"]) == 0
-        assert main(["--config", str(cfg_path), "poll", "--once", "--all", "--json"]) == 0
-        capsys.readouterr()
-        assert main(["--config", str(cfg_path), "poll", "--once", "--all"]) == 0  # unchanged: nothing skipped
-        assert "without a title or text" not in capsys.readouterr().out
+        assert main(["--config", str(cfg_path), "poll", "--once", "--all"]) == 0
+        assert "1 new articles, 1 entries not stored (see sources list)" in capsys.readouterr().out
+        assert main(["--config", str(cfg_path), "poll", "--once", "--all"]) == 0  # unchanged: nothing read
+        assert "not stored" not in capsys.readouterr().out
+        assert main(["--config", str(cfg_path), "sources", "list"]) == 0  # the document still has the problem
+        assert "  warning: 1 of 2 entries not stored" in capsys.readouterr().out
         server.add("/f", Reply(body=body.replace(b"e1", b"e2")))
         assert main(["--config", str(cfg_path), "poll", "--once", "--all", "--json"]) == 0
         summary = json.loads(capsys.readouterr().out)
