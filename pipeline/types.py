@@ -85,6 +85,7 @@ class ArticleData:
     content_hash: str  # sha256 of normalized title + text
     date_estimated: bool = False  # True when published_at fell back (missing, or clamped from the future)
     shingle_signature: tuple[int, ...] = ()  # MinHash signature for near-duplicate clustering
+    entry_digest: str | None = None  # digest of the feed entry it came from (None for imports)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,10 +22,12 @@ from pipeline.fetch import next_poll_at
 from pipeline.normalize.near_dup import band_keys, is_near_duplicate
 from pipeline.storage.articles import (
     ArticleToStore,
+    StoredEntry,
     StoreResult,
     band_ints,
+    fill_entry_digests,
     store_articles,
-    stored_content_hashes,
+    stored_entries,
 )
 from pipeline.storage.signals import record_polls
 from pipeline.storage.sources import FeedOutcome, error_count, load_sources, record_outcome
@@ -55,39 +57,59 @@ class FeedUpdate:
     error: str | None = None  # a parse error: the feed's entries could not be read
     skipped: int = 0  # entries that could not become articles (the reasons are in ``warning``)
     unchanged: int = 0  # entries already stored as they are (not sent to storage)
+    digests: tuple[tuple[str, str], ...] = ()  # (identity, entry digest) for stored rows that have none yet
 
 
-StoredHashes = Callable[[int, Sequence[str]], Mapping[str, str]]
-"""``(source_id, identities) -> {identity: content hash}`` of what is already stored (storage's
-``stored_content_hashes`` behind a session)."""
+StoredReader = Callable[[int, Sequence[str]], Mapping[str, StoredEntry]]
+"""``(source_id, identities) -> {identity: (content hash, entry digest)}`` of what is already stored
+(storage's ``stored_entries`` behind a session)."""
 
 
-def process_feed(fetch: FetchResult, cfg: Config, matcher: Matcher, stored: StoredHashes | None = None
+def process_feed(fetch: FetchResult, cfg: Config, matcher: Matcher, stored: StoredReader | None = None
                  ) -> FeedUpdate:
-    """Parse, normalize and tag one fetched body (CPU work; ``stored`` is its one read, optional).
+    """Parse, normalize and tag one fetched body (CPU work; ``stored`` is its read, optional).
 
-    A changed feed mostly repeats entries already stored. With ``stored``, entries are first normalized
-    without their MinHash signature, the feed's stored content hashes are read in one query, and only
-    new or changed entries get a signature and theme tags: an entry stored with the same identity and
-    content hash would be left alone by storage anyway. Without ``stored`` (or if reading fails) every
-    entry is processed in full, with the same result.
+    A changed feed mostly repeats entries already stored. With ``stored``, one read tells what is stored
+    under each entry whose identity is known before normalizing (from its guid or link): an entry whose
+    raw fields digest to the stored digest is unchanged and is not even normalized. The others are
+    normalized without their MinHash signature, and one stored with the same identity and content hash is
+    unchanged too (storage would leave it alone; its digest is recorded if its row had none). Only new and
+    changed entries get a signature and theme tags. Without ``stored`` (or if reading fails) every entry
+    is processed in full, with the same result.
     """
     if fetch.body is None:
         return FeedUpdate(fetch=fetch)
     # Imported on first use: feedparser, ftfy and selectolax cost a poll of unchanged feeds ~0.1 s to load.
-    from pipeline.normalize.article import NO_CONTENT, add_signature, normalize_entry
+    from pipeline.normalize.article import NO_CONTENT, add_signature, entry_digest, known_identity, normalize_entry
     from pipeline.parse.feed import parse_feed
 
     try:
         parsed = parse_feed(fetch.body, fetch.headers, fetch.url)
     except ParseError as exc:
         return FeedUpdate(fetch=fetch, error=str(exc))
+    settings = cfg.normalize
+    pending = [(entry, entry_digest(entry, fetch.url, settings)) for entry in parsed.entries]
+    known: dict[str, StoredEntry] = {}
+    asked: set[str] = set()
+    unchanged = 0
+    if stored is not None:
+        identities = [known_identity(entry, fetch.url, settings) for entry, _ in pending]
+        asked = {i for i in identities if i is not None}
+        known = _read_stored(stored, fetch.source_id, list(asked))
+        kept = []
+        for (entry, digest), identity in zip(pending, identities, strict=True):
+            row = known.get(identity) if identity is not None else None
+            if row is not None and row.entry_digest == digest:
+                unchanged += 1
+            else:
+                kept.append((entry, digest))
+        pending = kept
     arts: list[ArticleData] = []
     skips: Counter[str] = Counter()
-    for entry in parsed.entries:
+    for entry, digest in pending:
         try:
             art = normalize_entry(entry, source_id=fetch.source_id, feed_url=fetch.url, fetched_at=fetch.fetched_at,
-                                  settings=cfg.normalize, with_signature=stored is None)
+                                  settings=settings, with_signature=stored is None, digest=digest)
         except PipelineError as exc:
             skips[str(exc)[:_REASON_CHARS]] += 1
             continue
@@ -95,19 +117,26 @@ def process_feed(fetch: FetchResult, cfg: Config, matcher: Matcher, stored: Stor
             skips[NO_CONTENT] += 1
         else:
             arts.append(art)
-    known = _stored_hashes(stored, fetch.source_id, [a.identity for a in arts]) if stored is not None else None
     out: list[ArticleToStore] = []
-    unchanged = 0
+    fills: list[tuple[str, str]] = []
+    if stored is not None:
+        # Identities only the content gives (entries with neither guid nor link): one more read, if any.
+        more = [a.identity for a in arts if a.identity not in asked]
+        if more:
+            known.update(_read_stored(stored, fetch.source_id, more))
     for art in arts:
-        if known is not None:
-            if known.get(art.identity) == art.content_hash:
+        if stored is not None:
+            row = known.get(art.identity)
+            if row is not None and row.content_hash == art.content_hash:
                 unchanged += 1
+                if row.entry_digest is None and art.entry_digest is not None:
+                    fills.append((art.identity, art.entry_digest))
                 continue
-            art = add_signature(art, cfg.normalize)
+            art = add_signature(art, settings)
         out.append(tagged(art, cfg, matcher))
     return FeedUpdate(fetch=fetch, articles=tuple(out), title=parsed.title,
                       warning=_with_skips(parsed.warning, skips, len(parsed.entries)), skipped=sum(skips.values()),
-                      unchanged=unchanged)
+                      unchanged=unchanged, digests=tuple(fills))
 
 
 def _with_skips(warning: str | None, skips: Counter[str], entries: int) -> str | None:
@@ -119,21 +148,23 @@ def _with_skips(warning: str | None, skips: Counter[str], entries: int) -> str |
     return f"{warning}\n{line}" if warning else line
 
 
-def stored_hashes_reader(db: Database) -> StoredHashes:
-    """``stored`` for :func:`process_feed`, reading through ``db`` (one short read transaction a feed)."""
+def stored_entries_reader(db: Database) -> StoredReader:
+    """``stored`` for :func:`process_feed`, reading through ``db`` (one short read transaction a call)."""
 
-    def read(source_id: int, identities: Sequence[str]) -> Mapping[str, str]:
+    def read(source_id: int, identities: Sequence[str]) -> Mapping[str, StoredEntry]:
         with db.session() as session:
-            return stored_content_hashes(session, source_id, identities)
+            return stored_entries(session, source_id, identities)
 
     return read
 
 
-def _stored_hashes(stored: StoredHashes, source_id: int, identities: Sequence[str]) -> Mapping[str, str]:
+def _read_stored(stored: StoredReader, source_id: int, identities: Sequence[str]) -> dict[str, StoredEntry]:
+    if not identities:
+        return {}
     try:
-        return stored(source_id, identities)
+        return dict(stored(source_id, identities))
     except Exception as exc:  # an optimisation only: a failed read means processing every entry in full
-        log.warning("reading stored hashes of source %d failed (%s); processing every entry", source_id, exc)
+        log.warning("reading stored entries of source %d failed (%s); processing every entry", source_id, exc)
         return {}
 
 
@@ -169,6 +200,9 @@ def store_feeds(db: Database, updates: Sequence[tuple[FeedUpdate, timedelta | No
         _loaded = load_sources(session, [u.fetch.source_id for u, _ in updates])  # held: the session keeps them weakly
         articles = [a for u, _ in updates if not _failed(u) for a in u.articles]
         stored = store_batch(session, articles, cfg, now=now) if articles else StoreResult()
+        for u, _ in updates:
+            if u.digests and not _failed(u):
+                fill_entry_digests(session, u.fetch.source_id, u.digests)
         outcomes = [_store(session, u, cfg, now=now, rng=rng, interval=interval or cfg.fetch.poll_interval,
                            owner=owner, stored=stored.inserted_by_source.get(u.fetch.source_id, 0))
                     for u, interval in updates]

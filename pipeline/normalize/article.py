@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
+from functools import lru_cache
 
 from pipeline.errors import InputError
 from pipeline.normalize.dates import parse_iso8601, resolve_published, to_utc
@@ -16,13 +18,64 @@ from pipeline.normalize.text import clean_title, html_to_text
 from pipeline.normalize.urls import canonical_url
 from pipeline.types import ArticleData, ParsedEntry
 
-__all__ = ["NO_CONTENT", "add_signature", "normalize_entry", "normalize_import", "skip_reason"]
+__all__ = [
+    "NORMALIZATION_VERSION",
+    "NO_CONTENT",
+    "add_signature",
+    "entry_digest",
+    "known_identity",
+    "normalize_entry",
+    "normalize_import",
+    "skip_reason",
+]
 
 log = logging.getLogger(__name__)
 
 _DEFAULT_SETTINGS = NormalizeSettings()
 NO_CONTENT = "entry has neither a title nor any text"
 _TITLE_FROM_TEXT_CHARS = 120
+
+
+# Part of every entry digest: raise it whenever normalize_entry would turn the same entry into a different
+# title, text, URL or identity, so that stored entries are normalized again rather than skipped as unchanged.
+NORMALIZATION_VERSION = 1
+
+
+@lru_cache(maxsize=8)
+def _settings_key(settings: NormalizeSettings) -> bytes:
+    """The settings that shape an article's title, text, URL and identity, as bytes for the digest."""
+    return repr((settings.tracking_params, settings.max_title_chars, settings.max_text_chars)).encode()
+
+
+def entry_digest(entry: ParsedEntry, feed_url: str, settings: NormalizeSettings | None = None) -> str:
+    """A digest of everything :func:`normalize_entry` makes an article's title, text, URL and identity from.
+
+    Equal digests mean equal normalized articles, so a stored entry whose digest matches is unchanged
+    without normalizing it again. Dates are left out on purpose: a re-dated entry with the same content is
+    unchanged, as its content hash says too. Each part is length-prefixed (None apart from ""), so
+    different entries cannot run together into the same bytes.
+    """
+    cfg = settings or _DEFAULT_SETTINGS
+    h = hashlib.blake2b(digest_size=16)
+    h.update(b"v%d\0" % NORMALIZATION_VERSION)
+    for part in (_settings_key(cfg), feed_url, entry.guid, entry.link, entry.title, entry.summary, entry.content):
+        if part is None:
+            h.update(b"\xff" * 8)
+            continue
+        data = part if isinstance(part, bytes) else part.encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def known_identity(entry: ParsedEntry, feed_url: str, settings: NormalizeSettings | None = None) -> str | None:
+    """The identity :func:`normalize_entry` will give ``entry``, when it does not depend on the content:
+    from the guid, else the canonical link; None for an entry with neither (its identity is its hash)."""
+    if entry.guid is not None and entry.guid.strip():
+        return entry_identity(entry.guid, None, "")
+    cfg = settings or _DEFAULT_SETTINGS
+    url = canonical_url(entry.link, feed_url, extra_tracking=cfg.tracking_params)
+    return entry_identity(None, url, "") if url else None
 
 
 def _title_from_text(text: str) -> str:
@@ -46,6 +99,7 @@ def _build(
     fetched_at: datetime,
     settings: NormalizeSettings,
     with_signature: bool = True,
+    raw_digest: str | None = None,
 ) -> ArticleData:
     text = text[: settings.max_text_chars]
     title = (title or _title_from_text(text))[: settings.max_title_chars]
@@ -62,6 +116,7 @@ def _build(
         content_hash=digest,
         date_estimated=date_estimated,
         shingle_signature=sig,
+        entry_digest=raw_digest,
     )
 
 
@@ -91,13 +146,15 @@ def normalize_entry(
     fetched_at: datetime,
     settings: NormalizeSettings | None = None,
     with_signature: bool = True,
+    digest: str | None = None,
 ) -> ArticleData | None:
     """Normalize one feed entry; None (logged at debug with the reason) when there is nothing to store.
 
     Links resolve against *feed_url*; a non-http(s) link leaves ``url`` None.  An
     entry without a usable date is dated *fetched_at* and flagged ``date_estimated``.
     ``with_signature=False`` leaves the MinHash signature (most of the cost) empty, for a caller that
-    first checks whether the article is already stored; :func:`add_signature` adds it later.
+    first checks whether the article is already stored; :func:`add_signature` adds it later. ``digest`` is
+    the entry's :func:`entry_digest` when the caller has it already (it is computed otherwise).
     """
     cfg = settings or _DEFAULT_SETTINGS
     fetched = to_utc(fetched_at)
@@ -128,6 +185,7 @@ def normalize_entry(
         fetched_at=fetched,
         settings=cfg,
         with_signature=with_signature,
+        raw_digest=digest or entry_digest(entry, feed_url, cfg),
     )
 
 

@@ -26,7 +26,7 @@ from pipeline.fetch import fetch_all
 from pipeline.service.workers import LazyMatcher, ServicePool, fork_pool, process_in_worker
 from pipeline.storage.sources import FeedOutcome, SourceSpec, claim_due, release_leases, sync_sources
 from pipeline.types import FetchResult, SourceForUpdate
-from pipeline.update import FeedUpdate, process_feed, store_feeds, stored_hashes_reader
+from pipeline.update import FeedUpdate, process_feed, store_feeds, stored_entries_reader
 
 if TYPE_CHECKING:
     from pipeline.config import Config
@@ -139,7 +139,7 @@ class _Cycle:
         self.intervals = {s.name: timedelta(minutes=s.poll_interval_minutes)
                           for s in cfg.sources if s.poll_interval_minutes}
         self.by_id: dict[int, SourceForUpdate] = {}
-        self.stored = stored_hashes_reader(db)  # for feeds processed here, when no pool runs
+        self.stored = stored_entries_reader(db)  # for feeds processed here, when no pool runs
 
     def run(self, claimed: list[SourceForUpdate], claim_more: Callable[[], list[SourceForUpdate]],
             pool: ProcessPoolExecutor | None) -> None:

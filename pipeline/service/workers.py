@@ -22,10 +22,11 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from pipeline.update import FeedUpdate, StoredHashes, process_feed, stored_hashes_reader
+from pipeline.update import FeedUpdate, StoredReader, process_feed, stored_entries_reader
 
 if TYPE_CHECKING:
     from pipeline.config import Config
+    from pipeline.storage.articles import StoredEntry
     from pipeline.themes import Matcher
     from pipeline.types import FetchResult
 
@@ -56,14 +57,14 @@ _W: dict[str, Any] = {}
 
 
 class _WorkerReads:
-    """A worker's reads of stored content hashes, through its own database handle opened on first use
-    (never a connection inherited through fork: two processes must not share one)."""
+    """A worker's reads of stored entries (content hash, entry digest), through its own database handle
+    opened on first use (never a connection inherited through fork: two processes must not share one)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._read: StoredHashes | None = None
+        self._read: StoredReader | None = None
 
-    def __call__(self, source_id: int, identities: Sequence[str]) -> Mapping[str, str]:
+    def __call__(self, source_id: int, identities: Sequence[str]) -> Mapping[str, StoredEntry]:
         if self._read is None:
             from pipeline.storage.db import Database
 
@@ -71,7 +72,7 @@ class _WorkerReads:
             # Closed when the worker exits (multiprocessing runs these finalizers, not atexit handlers), so
             # PostgreSQL sees a goodbye rather than a dropped connection.
             multiprocessing.util.Finalize(self, db.dispose, exitpriority=10)
-            self._read = stored_hashes_reader(db)
+            self._read = stored_entries_reader(db)
         return self._read(source_id, identities)
 
 

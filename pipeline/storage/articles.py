@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
@@ -182,10 +182,33 @@ def _by_identity(session: Session, keys: Iterable[tuple[int, str]]) -> dict[tupl
             for r in _select_in(session, _BY_IDENTITY, list(identities), source=source_id)}
 
 
-def stored_content_hashes(session: Session, source_id: int, identities: Sequence[str]) -> dict[str, str]:
-    """identity -> content hash of the stored articles of ``source_id`` among ``identities``."""
-    rows = _by_identity(session, ((source_id, identity) for identity in identities))
-    return {row.identity: row.content_hash for row in rows.values()}
+class StoredEntry(NamedTuple):
+    """What a poll compares a feed entry against: the stored article's content hash and entry digest."""
+
+    content_hash: str
+    entry_digest: str | None
+
+
+_STORED_ENTRIES = (select(_ARTICLES.c.identity, _ARTICLES.c.content_hash, _ARTICLES.c.entry_digest)
+                   .where(_ARTICLES.c.source_id == bindparam("source"),
+                          _ARTICLES.c.identity.in_(bindparam("values", expanding=True))))
+_FILL_DIGEST = (update(_ARTICLES)
+                .where(_ARTICLES.c.source_id == bindparam("source"), _ARTICLES.c.identity == bindparam("ident"),
+                       _ARTICLES.c.entry_digest.is_(None))
+                .values(entry_digest=bindparam("digest")))
+
+
+def stored_entries(session: Session, source_id: int, identities: Sequence[str]) -> dict[str, StoredEntry]:
+    """identity -> (content hash, entry digest) of the stored articles of ``source_id`` among ``identities``."""
+    return {r.identity: StoredEntry(r.content_hash, r.entry_digest)
+            for r in _select_in(session, _STORED_ENTRIES, list(dict.fromkeys(identities)), source=source_id)}
+
+
+def fill_entry_digests(session: Session, source_id: int, digests: Sequence[tuple[str, str]]) -> None:
+    """Record ``(identity, entry digest)`` for stored articles that have none yet (rows stored before the
+    digest existed); a row that has one keeps it."""
+    if digests:
+        session.execute(_FILL_DIGEST, [{"source": source_id, "ident": i, "digest": d} for i, d in digests])
 
 
 def _band_members(session: Session, keys: Sequence[int]) -> Iterator[tuple[int, int]]:
@@ -226,7 +249,7 @@ def _update_row(session: Session, article_id: int, item: ArticleToStore, now: da
     session.execute(update(_ARTICLES).where(_ARTICLES.c.id == article_id).values(
         identity=d.identity, url=d.url, title=d.title, text=d.text, published_at=d.published_at,
         date_estimated=d.date_estimated, updated_at=now, content_hash=d.content_hash,
-        signature=pack_signature(d.shingle_signature)))
+        signature=pack_signature(d.shingle_signature), entry_digest=d.entry_digest))
     session.execute(delete(_THEMES).where(_THEMES.c.article_id == article_id))
     session.execute(delete(_BANDS).where(_BANDS.c.article_id == article_id))
     _insert_hits(session, article_id, item.hits)
@@ -245,6 +268,7 @@ def _insert_new(session: Session, new_items: Sequence[ArticleToStore], now: date
             "content_hash": it.data.content_hash,
             "cluster_id": _existing_cluster(clusters[i]),
             "signature": pack_signature(it.data.shingle_signature),
+            "entry_digest": it.data.entry_digest,
         }
         for i, it in enumerate(new_items)
     ]

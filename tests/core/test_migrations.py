@@ -38,3 +38,28 @@ def test_migrations_only_grow() -> None:
     assert revs[-1].down_revision is None
     for r in revs:
         assert r.revision[:4].isdigit(), "revision ids are numbered in order"
+
+
+def test_upgrading_a_database_with_articles_keeps_them(db_url: str) -> None:
+    """0001 -> head on a database holding a source and an article: the rows stay, new columns are empty."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    db = Database(db_url)
+    try:
+        assert upgrade(db, "0001") == "0001"
+        now = datetime(2026, 3, 1, tzinfo=UTC)
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO sources (name, url, enabled, status, error_count, entries_stored, "
+                              "created_at) VALUES ('s', 'https://ex.example/f', true, 'ok', 0, 1, :t)"), {"t": now})
+            source_id = conn.execute(text("SELECT id FROM sources")).scalar_one()
+            conn.execute(text("INSERT INTO articles (source_id, identity, title, text, published_at, fetched_at, "
+                              "updated_at, date_estimated, content_hash) VALUES (:s, 'guid:a', 'T', 'X', :t, :t, "
+                              ":t, false, 'h')"), {"s": source_id, "t": now})
+        assert upgrade(db) == head_revision(db)
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT identity, content_hash, entry_digest FROM articles")).all()
+        assert [tuple(r) for r in rows] == [("guid:a", "h", None)]
+    finally:
+        db.dispose()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,8 +18,9 @@ _ROOT = Path(__file__).resolve().parents[2]
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-from pipeline.config import build_matcher, load_config  # noqa: E402
+from pipeline.config import Config, build_matcher, load_config  # noqa: E402
 from pipeline.service.poll import poll_once  # noqa: E402
+from pipeline.storage.articles import StoredEntry  # noqa: E402
 from pipeline.storage.db import Database  # noqa: E402
 from pipeline.storage.migrate import upgrade  # noqa: E402
 from pipeline.storage.models import Article, ArticleTheme  # noqa: E402
@@ -39,11 +41,24 @@ def feed(items: list[tuple[str, str]]) -> bytes:
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{body}</channel></rss>'.encode()
 
 
-def config(tmp_path: Path, db_url: str, url: str):  # type: ignore[no-untyped-def]
+def config(tmp_path: Path, db_url: str, url: str) -> Config:
     p = tmp_path / "config.yaml"
     p.write_text(f"database:\n  url: {db_url}\nthemes: {_ROOT / 'seeds' / 'themes.yaml'}\n"
                  f"fetch:\n  allow_private_networks: true\nsources:\n  - name: a\n    url: {url}\n")
     return load_config(p)
+
+
+@contextmanager
+def served(tmp_path: Path, db_url: str, body: bytes) -> Iterator[tuple[FeedServer, Config, Database]]:
+    """A feed served at /f, a config polling it into a migrated database at ``db_url``."""
+    with FeedServer() as server:
+        cfg = config(tmp_path, db_url, server.add("/f", Reply(body=body)))
+        db = Database(cfg.database.url)
+        upgrade(db)
+        try:
+            yield server, cfg, db
+        finally:
+            db.dispose()
 
 
 def test_known_entries_skip_signature_and_tags_with_the_same_result_for_the_rest(tmp_path: Path) -> None:
@@ -56,17 +71,19 @@ def test_known_entries_skip_signature_and_tags_with_the_same_result_for_the_rest
     g1 = by_identity[G + "g1"].data
     asked: list[tuple[int, list[str]]] = []
 
-    def stored(source_id: int, identities: Sequence[str]) -> Mapping[str, str]:
-        asked.append((source_id, list(identities)))
-        return {G + "g1": g1.content_hash, G + "g2": "an older version's hash"}
+    def stored(source_id: int, identities: Sequence[str]) -> Mapping[str, StoredEntry]:
+        asked.append((source_id, sorted(identities)))
+        # Rows stored before entry digests existed: compared by content hash.
+        return {G + "g1": StoredEntry(g1.content_hash, None), G + "g2": StoredEntry("an older version's hash", None)}
 
     quick = process_feed(fetch, cfg, matcher, stored)
     assert asked == [(1, [G + "g1", G + "g2", G + "g3"])]  # one read for the whole feed
+    assert quick.digests == ((G + "g1", g1.entry_digest),)  # recorded for the unchanged row that had none
     assert quick.unchanged == 1 and [a.data.identity for a in quick.articles] == [G + "g2", G + "g3"]
     assert quick.articles == tuple(a for a in full.articles if a.data.identity != G + "g1")  # signatures, tags
     assert by_identity[G + "g2"].hits and by_identity[G + "g2"].data.shingle_signature
 
-    def broken(source_id: int, identities: Sequence[str]) -> Mapping[str, str]:
+    def broken(source_id: int, identities: Sequence[str]) -> Mapping[str, StoredEntry]:
         raise OSError("database gone")
 
     assert process_feed(fetch, cfg, matcher, broken).articles == full.articles  # a failed read costs speed only
@@ -74,11 +91,7 @@ def test_known_entries_skip_signature_and_tags_with_the_same_result_for_the_rest
 
 def test_a_changed_feed_stores_new_and_edited_entries_only(tmp_path: Path, db_url: str) -> None:
     first = [(f"g{i}", f"{RETURNEES} Item {i}.") for i in range(10)]
-    with FeedServer() as server:
-        url = server.add("/f", Reply(body=feed(first)))
-        cfg = config(tmp_path, db_url, url)
-        db = Database(cfg.database.url)
-        upgrade(db)
+    with served(tmp_path, db_url, feed(first)) as (server, cfg, db):
         for workers in (1, 2):  # inline and in worker processes
             if workers == 2:
                 first = [(f"w{i}", f"{RETURNEES} Item {i}.") for i in range(10)]
@@ -95,7 +108,6 @@ def test_a_changed_feed_stores_new_and_edited_entries_only(tmp_path: Path, db_ur
                                        .where(ArticleTheme.theme == "returning_fighters")))
             assert edited is not None and edited.startswith("Edited:")
             assert {G + g for g, _ in changed} <= tagged  # new and edited ones tagged, old ones kept
-    db.dispose()
 
 
 def test_entries_that_cannot_be_stored_are_counted_and_explained_on_the_feed(tmp_path: Path) -> None:
@@ -137,3 +149,72 @@ def test_a_poll_reports_skipped_entries_in_its_summary_and_sources_list(
     assert (summary["articles_stored"], summary["entries_skipped"], summary["failed"]) == (0, 1, 0)
     assert main(["--config", str(cfg_path), "sources", "list"]) == 0
     assert "  warning: 1 of 2 entries not stored: entry has neither a title nor any text (1)" in capsys.readouterr().out
+
+
+def test_an_entry_with_its_stored_digest_is_not_normalized_again(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.normalize.article as article
+
+    cfg = config(tmp_path, f"sqlite:///{tmp_path / 'x.db'}", "http://127.0.0.1:9/f")
+    matcher = build_matcher(cfg)
+    body = feed([("g1", RETURNEES), ("g2", RETURNEES + " More."), ("g3", "Weather: rain in the north.")])
+    fetch = FetchResult(source_id=1, url="http://127.0.0.1:9/f", status=200, fetched_at=datetime.now(UTC), body=body)
+    full = {a.data.identity: a for a in process_feed(fetch, cfg, matcher).articles}
+    assert all(a.data.entry_digest for a in full.values())
+    normalized: list[str | None] = []
+    real = article.normalize_entry
+
+    def counting(entry, **kwargs):  # type: ignore[no-untyped-def]
+        normalized.append(entry.guid)
+        return real(entry, **kwargs)
+
+    monkeypatch.setattr(article, "normalize_entry", counting)
+
+    def stored(source_id: int, identities: Sequence[str]) -> Mapping[str, StoredEntry]:
+        g1, g2 = full[G + "g1"].data, full[G + "g2"].data
+        return {G + "g1": StoredEntry(g1.content_hash, g1.entry_digest),  # as stored: skipped unread
+                G + "g2": StoredEntry(g2.content_hash, "another digest")}  # raw fields changed, content not
+
+    quick = process_feed(fetch, cfg, matcher, stored)
+    assert normalized == ["https://ex.example/g2", "https://ex.example/g3"]  # g1 never normalized
+    assert quick.unchanged == 2 and quick.digests == ()  # g2: same content; a digest it has is kept
+    assert quick.articles == (full[G + "g3"],)
+
+
+def test_the_digest_covers_what_normalization_reads_and_nothing_else(tmp_path: Path) -> None:
+    from pipeline.normalize.article import entry_digest
+    from pipeline.normalize.settings import NormalizeSettings
+    from pipeline.types import ParsedEntry
+
+    base = ParsedEntry(guid="g", link="https://ex.example/a", title="T", summary="S", content="C",
+                       published=datetime(2026, 3, 1, tzinfo=UTC), updated=None, author="A")
+    digest = entry_digest(base, "https://ex.example/feed")
+    changed = [replace(base, guid="h"), replace(base, guid=None), replace(base, link="https://ex.example/b"),
+               replace(base, title="T2"), replace(base, summary=None), replace(base, summary=""),
+               replace(base, content="C2"), replace(base, title="TS", summary="")]  # no run-together
+    digests = [entry_digest(e, "https://ex.example/feed") for e in changed]
+    assert digest not in digests and len(set(digests)) == len(digests)
+    assert entry_digest(base, "https://ex.example/other") != digest  # relative links resolve against it
+    assert entry_digest(base, "https://ex.example/feed", NormalizeSettings(tracking_params=("ref",))) != digest
+    # Dates and author do not make a different article: a re-dated entry is unchanged, as its hash says.
+    same = replace(base, published=datetime(2026, 3, 2, tzinfo=UTC), updated=datetime(2026, 3, 2, tzinfo=UTC),
+                   author="B")
+    assert entry_digest(same, "https://ex.example/feed") == digest
+
+
+def test_polls_store_digests_and_fill_those_of_older_rows(tmp_path: Path, db_url: str) -> None:
+    from sqlalchemy import update
+
+    items = [(f"g{i}", f"{RETURNEES} Item {i}.") for i in range(6)]
+    with served(tmp_path, db_url, feed(items)) as (server, cfg, db):
+        assert poll_once(cfg, db, build_matcher(cfg), all_sources=True, workers=1).articles_stored == 6
+        with db.session() as s:
+            first = {i: d for i, d in s.execute(select(Article.identity, Article.entry_digest))}
+            assert len(first) == 6 and all(first.values())
+            s.execute(update(Article).values(entry_digest=None))  # as rows stored before revision 0002
+        server.add("/f", Reply(body=feed([*items, ("n1", RETURNEES)])))
+        s2 = poll_once(cfg, db, build_matcher(cfg), all_sources=True, workers=1)
+        assert (s2.articles_stored, s2.failed) == (1, 0)
+        with db.session() as s:
+            filled = {i: d for i, d in s.execute(select(Article.identity, Article.entry_digest))}
+        assert {i: filled[i] for i in first} == first and filled[G + "n1"]

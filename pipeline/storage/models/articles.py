@@ -42,6 +42,9 @@ class Article(Base):
     # its own cluster (read it as coalesce(cluster_id, id)), which saves an UPDATE per new story.
     cluster_id: Mapped[int | None] = mapped_column(Integer)
     signature: Mapped[bytes | None] = mapped_column(LargeBinary)  # packed MinHash signature
+    # Digest of the feed entry's raw fields (normalize.article.entry_digest): equal on the next poll means
+    # unchanged, known before normalizing. NULL for imports and for rows stored before revision 0002.
+    entry_digest: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         UniqueConstraint("source_id", "identity"),
