@@ -42,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("file", help="JSON-lines file, or - for stdin")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes normalizing and tagging a large import (default: all cores)")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("sources", help="source commands")
@@ -114,12 +116,17 @@ def cmd_poll(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
+    import os
+
     from pipeline.backfill import import_lines
+    from pipeline.service.poll import freeze_startup_heap
 
     db = migrated_db(ctx)
     matcher = compiled_matcher(ctx)
+    workers = max(1, args.workers if args.workers is not None else (os.cpu_count() or 1))
+    freeze_startup_heap()  # forked workers then share the start-up heap's pages
     if args.file == "-":
-        summary = import_lines(ctx.config, db, matcher, sys.stdin, origin="<stdin>")
+        summary = import_lines(ctx.config, db, matcher, sys.stdin, origin="<stdin>", workers=workers)
     else:
         path = Path(args.file)
         try:
@@ -127,7 +134,8 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
         except OSError as exc:
             raise InputError(f"{path}: cannot open: {exc.strerror}") from exc
         with fh, progress_bar(None, "import") as bar:
-            summary = import_lines(ctx.config, db, matcher, fh, origin=str(path), progress=bar.update)
+            summary = import_lines(ctx.config, db, matcher, fh, origin=str(path), progress=bar.update,
+                                   workers=workers)
     if args.json:
         print_json(summary.to_dict())
     else:
