@@ -97,3 +97,18 @@ def test_a_small_import_stays_in_process(tmp_path: Path, monkeypatch: pytest.Mon
     summary = import_lines(cfg, db, build_matcher(cfg), [line] * 10, origin="x", workers=8)
     assert (summary.lines, summary.inserted, summary.unchanged) == (10, 1, 0)
     db.dispose()
+
+
+def test_a_source_named_only_by_bad_lines_is_not_created(tmp_path: Path) -> None:
+    p = tmp_path / "config.yaml"
+    p.write_text(f"database:\n  url: sqlite:///{tmp_path / 'x.db'}\nsources: []\nthemes: []\n")
+    cfg = load_config(p)
+    db = Database(cfg.database.url)
+    upgrade(db)
+    good = {"url": "https://a.example/1", "title": "T", "text": "Body.", "published": "2026-03-01", "source": "A"}
+    bad = {**good, "source": "B", "published": "yesterday"}
+    summary = import_lines(cfg, db, build_matcher(cfg), [json.dumps(good), json.dumps(bad)], origin="x")
+    assert (summary.inserted, len(summary.errors)) == (1, 1)
+    with db.session() as s:
+        assert set(s.scalars(select(Source.name))) == {"A"}
+    db.dispose()
