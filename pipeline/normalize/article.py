@@ -39,6 +39,7 @@ _TITLE_FROM_TEXT_CHARS = 120
 # Part of every entry digest: raise it whenever normalize_entry would turn the same entry into a different
 # title, text, URL or identity, so that stored entries are normalized again rather than skipped as unchanged.
 NORMALIZATION_VERSION = 1
+_ABSOLUTE = ("http://", "https://")
 
 
 @lru_cache(maxsize=8)
@@ -52,13 +53,15 @@ def entry_digest(entry: ParsedEntry, feed_url: str, settings: NormalizeSettings 
 
     Equal digests mean equal normalized articles, so a stored entry whose digest matches is unchanged
     without normalizing it again. Dates are left out on purpose: a re-dated entry with the same content is
-    unchanged, as its content hash says too. Each part is length-prefixed (None apart from ""), so
-    different entries cannot run together into the same bytes.
+    unchanged, as its content hash says too. The feed's URL counts only for a link that is not absolute
+    (the one thing resolved against it), so a feed that moves keeps its entries' digests. Each part is
+    length-prefixed (None apart from ""), so different entries cannot run together into the same bytes.
     """
     cfg = settings or _DEFAULT_SETTINGS
     h = hashlib.blake2b(digest_size=16)
     h.update(b"v%d\0" % NORMALIZATION_VERSION)
-    for part in (_settings_key(cfg), feed_url, entry.guid, entry.link, entry.title, entry.summary, entry.content):
+    base = None if entry.link and entry.link.lstrip()[:8].lower().startswith(_ABSOLUTE) else feed_url
+    for part in (_settings_key(cfg), base, entry.guid, entry.link, entry.title, entry.summary, entry.content):
         if part is None:
             h.update(b"\xff" * 8)
             continue

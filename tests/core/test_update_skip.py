@@ -194,7 +194,9 @@ def test_the_digest_covers_what_normalization_reads_and_nothing_else(tmp_path: P
                replace(base, content="C2"), replace(base, title="TS", summary="")]  # no run-together
     digests = [entry_digest(e, "https://ex.example/feed") for e in changed]
     assert digest not in digests and len(set(digests)) == len(digests)
-    assert entry_digest(base, "https://ex.example/other") != digest  # relative links resolve against it
+    assert entry_digest(base, "https://moved.example/feed") == digest  # an absolute link: the feed may move
+    relative = replace(base, link="/a")
+    assert entry_digest(relative, "https://moved.example/feed") != entry_digest(relative, "https://ex.example/feed")
     assert entry_digest(base, "https://ex.example/feed", NormalizeSettings(tracking_params=("ref",))) != digest
     # Dates and author do not make a different article: a re-dated entry is unchanged, as its hash says.
     same = replace(base, published=datetime(2026, 3, 2, tzinfo=UTC), updated=datetime(2026, 3, 2, tzinfo=UTC),
