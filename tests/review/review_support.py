@@ -96,7 +96,9 @@ def seed(db: Database, cfg: Config) -> Seeded:
         ids = sync_sources(s, [SourceSpec("Wire A", "https://a.example.org/feed"),
                                SourceSpec("Wire B", "https://b.example.org/rss")], FIRST_DAY)
         record_outcome(s, FeedOutcome(source_id=ids["Wire A"], polled_at=NOW - timedelta(minutes=10),
-                                      next_poll_at=NOW + timedelta(minutes=20), ok=True, http_status=200, stored=3))
+                                      next_poll_at=NOW + timedelta(minutes=20), ok=True, http_status=200, stored=3,
+                                      warning="SAXParseException: mismatched tag\n"
+                                              "1 of 4 entries not stored: entry has neither a title nor any text (1)"))
         record_outcome(s, FeedOutcome(source_id=ids["Wire B"], polled_at=NOW - timedelta(minutes=40),
                                       next_poll_at=NOW + timedelta(minutes=5), ok=False, http_status=503,
                                       error="<b>HTTP 503</b> from upstream", error_kind="http"))

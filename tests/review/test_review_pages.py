@@ -183,11 +183,15 @@ def test_sources_page(client: TestClient) -> None:
     assert "&lt;b&gt;HTTP 503&lt;/b&gt; from upstream" in r.text  # hostile error text escaped
     assert "10 min ago" in text and "40 min ago" in text and "in 5 min" in text
     assert "source-error" in text and "source-ok" in text
+    # A feed's warning keeps its lines (the parser's complaint, then the entries it lost).
+    assert ('class="hint warning-lines">warning: SAXParseException: mismatched tag\n1 of 4 entries not stored'
+            in r.text)
 
 
 def test_static_assets(client: TestClient) -> None:
     css = client.get("/static/style.css")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert ".warning-lines { white-space: pre-line; }" in css.text
     js = client.get("/static/review.js")
     assert js.status_code == 200 and "javascript" in js.headers["content-type"]
     assert "sessionStorage" in js.text and "Authorization" in js.text
