@@ -24,6 +24,7 @@ class SourceForUpdate:
     last_modified: str | None = None  # Last-Modified header from the last 200 response
     body_hash: str | None = None  # sha256 of the last parsed body
     error_count: int = 0  # consecutive failures so far
+    item_digests: bytes | None = None  # raw-item digests of the last processed document (parse.items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class FetchResult:
     error: str | None = None  # a clear message when the fetch failed
     error_kind: str | None = None  # short machine tag: timeout, too_large, http_status, network, blocked
     elapsed: float = 0.0  # seconds
+    known_items: bytes | None = None  # the last document's raw-item digests (poll cycle); None: do not scan
 
 
 @dataclass(frozen=True, slots=True)

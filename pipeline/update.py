@@ -9,6 +9,7 @@ another stored.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 from collections import Counter
@@ -32,11 +33,12 @@ from pipeline.storage.articles import (
 from pipeline.storage.signals import record_polls
 from pipeline.storage.sources import FeedOutcome, error_count, load_sources, record_outcome
 from pipeline.timewindows import window_start
-from pipeline.types import ArticleData, FetchResult
+from pipeline.types import ArticleData, FetchResult, ParsedFeed
 
 log = logging.getLogger(__name__)
 
 _REASON_CHARS = 200
+ITEM_DIGEST_BYTES = 16
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -58,6 +60,7 @@ class FeedUpdate:
     skipped: int = 0  # entries that could not become articles (the reasons are in ``warning``)
     unchanged: int = 0  # entries already stored as they are (not sent to storage)
     digests: tuple[tuple[str, str], ...] = ()  # (identity, entry digest) for stored rows that have none yet
+    item_digests: bytes | None = None  # the document's raw-item digests, for the next poll (parse.items)
 
 
 StoredReader = Callable[[int, Sequence[str]], Mapping[str, StoredEntry]]
@@ -69,7 +72,9 @@ def process_feed(fetch: FetchResult, cfg: Config, matcher: Matcher, stored: Stor
                  ) -> FeedUpdate:
     """Parse, normalize and tag one fetched body (CPU work; ``stored`` is its read, optional).
 
-    A changed feed mostly repeats entries already stored. With ``stored``, one read tells what is stored
+    A changed feed mostly repeats entries already stored. With ``stored``, items whose raw bytes were in
+    the document processed last time (``fetch.known_items``) are not parsed at all: feedparser reads the
+    document with only the other items (see :mod:`pipeline.parse.items`). Then one read tells what is stored
     under each entry whose identity is known before normalizing (from its guid or link): an entry whose
     raw fields digest to the stored digest is unchanged and is not even normalized. The others are
     normalized without their MinHash signature, and one stored with the same identity and content hash is
@@ -81,40 +86,44 @@ def process_feed(fetch: FetchResult, cfg: Config, matcher: Matcher, stored: Stor
         return FeedUpdate(fetch=fetch)
     # Imported on first use: feedparser, ftfy and selectolax cost a poll of unchanged feeds ~0.1 s to load.
     from pipeline.normalize.article import NO_CONTENT, add_signature, entry_digest, known_identity, normalize_entry
-    from pipeline.parse.feed import parse_feed
 
+    layout = _ItemLayout.of(fetch.body) if stored is not None and fetch.known_items is not None else None
     try:
-        parsed = parse_feed(fetch.body, fetch.headers, fetch.url)
+        parsed, items = _parse_new_items(fetch, layout)
     except ParseError as exc:
         return FeedUpdate(fetch=fetch, error=str(exc))
+    seen = len(layout.spans) - len(parsed.entries) if items is not None and layout is not None else 0
     settings = cfg.normalize
-    pending = [(entry, entry_digest(entry, fetch.url, settings)) for entry in parsed.entries]
+    pending = [(n, entry, entry_digest(entry, fetch.url, settings)) for n, entry in enumerate(parsed.entries)]
+    lost: set[int] = set()  # entries that could not be stored: their items are read again next time
     known: dict[str, StoredEntry] = {}
     asked: set[str] = set()
-    unchanged = 0
+    unchanged = seen
     if stored is not None:
-        identities = [known_identity(entry, fetch.url, settings) for entry, _ in pending]
+        identities = [known_identity(entry, fetch.url, settings) for _, entry, _ in pending]
         asked = {i for i in identities if i is not None}
         known = _read_stored(stored, fetch.source_id, list(asked))
         kept = []
-        for (entry, digest), identity in zip(pending, identities, strict=True):
+        for (n, entry, digest), identity in zip(pending, identities, strict=True):
             row = known.get(identity) if identity is not None else None
             if row is not None and row.entry_digest == digest:
                 unchanged += 1
             else:
-                kept.append((entry, digest))
+                kept.append((n, entry, digest))
         pending = kept
     arts: list[ArticleData] = []
     skips: Counter[str] = Counter()
-    for entry, digest in pending:
+    for n, entry, digest in pending:
         try:
             art = normalize_entry(entry, source_id=fetch.source_id, feed_url=fetch.url, fetched_at=fetch.fetched_at,
                                   settings=settings, with_signature=stored is None, digest=digest)
         except PipelineError as exc:
             skips[str(exc)[:_REASON_CHARS]] += 1
+            lost.add(n)
             continue
         if art is None:
             skips[NO_CONTENT] += 1
+            lost.add(n)
         else:
             arts.append(art)
     out: list[ArticleToStore] = []
@@ -135,8 +144,62 @@ def process_feed(fetch: FetchResult, cfg: Config, matcher: Matcher, stored: Stor
             art = add_signature(art, settings)
         out.append(tagged(art, cfg, matcher))
     return FeedUpdate(fetch=fetch, articles=tuple(out), title=parsed.title,
-                      warning=_with_skips(parsed.warning, skips, len(parsed.entries)), skipped=sum(skips.values()),
-                      unchanged=unchanged, digests=tuple(fills))
+                      warning=_with_skips(parsed.warning, skips, len(parsed.entries) + seen),
+                      skipped=sum(skips.values()), unchanged=unchanged, digests=tuple(fills),
+                      item_digests=_items_to_remember(layout, items, lost))
+
+
+def _items_to_remember(layout: _ItemLayout | None, items: list[int] | None, lost: set[int]) -> bytes | None:
+    """The digests of the document's items, less those of entries that could not be stored (``lost``,
+    by entry index; ``items`` maps entry index to item index). None when entries and items do not pair up."""
+    if layout is None or items is None:
+        return None
+    forget = {items[n] for n in lost}
+    return b"".join(d for i, d in enumerate(layout.digests) if i not in forget)
+
+
+@dataclass(frozen=True, slots=True)
+class _ItemLayout:
+    """Where a document's items are, and a digest of each item's raw bytes."""
+
+    spans: list[tuple[int, int]]
+    digests: list[bytes]
+
+    @classmethod
+    def of(cls, body: bytes) -> _ItemLayout | None:
+        from pipeline.parse.items import item_spans
+
+        spans = item_spans(body)
+        if spans is None:
+            return None
+        return cls(spans, [hashlib.blake2b(body[a:b], digest_size=ITEM_DIGEST_BYTES).digest() for a, b in spans])
+
+
+def _parse_new_items(fetch: FetchResult, layout: _ItemLayout | None) -> tuple[ParsedFeed, list[int] | None]:
+    """The parsed document with only the items not seen last time, and each entry's item index (None
+    when entries and items do not pair up one to one).
+
+    The whole document is parsed when there is no layout or nothing to leave out, and also when the
+    reduced one does not give exactly one entry an item (then nothing is assumed about it).
+    """
+    from pipeline.parse.feed import parse_feed
+    from pipeline.parse.items import without_items
+
+    assert fetch.body is not None
+    if layout is not None and fetch.known_items:
+        old = {fetch.known_items[i:i + ITEM_DIGEST_BYTES] for i in range(0, len(fetch.known_items), ITEM_DIGEST_BYTES)}
+        keep = [i for i, d in enumerate(layout.digests) if d not in old]
+        if len(keep) < len(layout.spans):
+            reduced = without_items(fetch.body, layout.spans, keep)
+            try:
+                parsed = parse_feed(reduced, fetch.headers, fetch.url)
+            except ParseError:
+                parsed = None
+            if parsed is not None and len(parsed.entries) == len(keep) and parsed.warning is None:
+                return parsed, keep
+    parsed = parse_feed(fetch.body, fetch.headers, fetch.url)
+    paired = layout is not None and len(parsed.entries) == len(layout.spans)
+    return parsed, list(range(len(parsed.entries))) if paired else None
 
 
 def _with_skips(warning: str | None, skips: Counter[str], entries: int) -> str | None:
@@ -240,6 +303,7 @@ def _store(session: Session, update: FeedUpdate, cfg: Config, *, now: datetime, 
         new_url=getattr(f, "permanent_redirect", None),
         stored=stored,
         skipped=update.skipped,
+        item_digests=update.item_digests,
         owner=owner,
     )
     record_outcome(session, outcome)

@@ -23,7 +23,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 #: The newest revision in ``migrations/versions``: a new migration must update it (a test compares it with
 #: the head Alembic computes from the scripts).
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 _VERSION_TABLE = "alembic_version"
 

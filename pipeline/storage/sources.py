@@ -46,6 +46,7 @@ class FeedOutcome:
     new_url: str | None = None  # a permanent redirect moves the source
     stored: int = 0
     skipped: int = 0  # entries read from the feed that could not become articles (reasons in ``warning``)
+    item_digests: bytes | None = None  # the document's raw-item digests (None: not scanned, forget old ones)
     owner: str | None = None  # the worker that leased the feed; its outcome is dropped if the lease moved on
 
 
@@ -133,7 +134,8 @@ def claim_due(session: Session, *, now: datetime, owner: str, lease: timedelta, 
             break  # else another worker took these between our read and our write: look again
     rows = session.scalars(select(Source).where(Source.id.in_(won)).order_by(Source.id)).all()
     return [SourceForUpdate(id=r.id, name=r.name, url=r.url, etag=r.etag, last_modified=r.last_modified,
-                            body_hash=r.body_hash, error_count=r.error_count) for r in rows]
+                            body_hash=r.body_hash, error_count=r.error_count, item_digests=r.item_digests)
+            for r in rows]
 
 
 def record_outcome(session: Session, outcome: FeedOutcome) -> None:
@@ -159,6 +161,7 @@ def record_outcome(session: Session, outcome: FeedOutcome) -> None:
         row.last_ok_at = outcome.polled_at
         if not outcome.not_modified:  # an unchanged document keeps its warning (ill-formed XML, lost entries)
             row.last_warning = outcome.warning
+            row.item_digests = outcome.item_digests
         if outcome.etag is not None or outcome.last_modified is not None or not outcome.not_modified:
             row.etag, row.last_modified = outcome.etag, outcome.last_modified
         if outcome.body_hash:

@@ -23,7 +23,7 @@ from pipeline.service.poll import poll_once  # noqa: E402
 from pipeline.storage.articles import StoredEntry  # noqa: E402
 from pipeline.storage.db import Database  # noqa: E402
 from pipeline.storage.migrate import upgrade  # noqa: E402
-from pipeline.storage.models import Article, ArticleTheme  # noqa: E402
+from pipeline.storage.models import Article, ArticleTheme, Source  # noqa: E402
 from pipeline.types import FetchResult  # noqa: E402
 from pipeline.update import process_feed  # noqa: E402
 from tests.support.feedserver import FeedServer, Reply  # noqa: E402
@@ -214,9 +214,76 @@ def test_polls_store_digests_and_fill_those_of_older_rows(tmp_path: Path, db_url
             first = {i: d for i, d in s.execute(select(Article.identity, Article.entry_digest))}
             assert len(first) == 6 and all(first.values())
             s.execute(update(Article).values(entry_digest=None))  # as rows stored before revision 0002
+            s.execute(update(Source).values(item_digests=None))  # and sources polled before 0003
         server.add("/f", Reply(body=feed([*items, ("n1", RETURNEES)])))
         s2 = poll_once(cfg, db, build_matcher(cfg), all_sources=True, workers=1)
         assert (s2.articles_stored, s2.failed) == (1, 0)
         with db.session() as s:
             filled = {i: d for i, d in s.execute(select(Article.identity, Article.entry_digest))}
         assert {i: filled[i] for i in first} == first and filled[G + "n1"]
+
+
+def test_items_seen_in_the_last_document_are_not_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.parse.feed as feed_module
+
+    cfg = config(tmp_path, f"sqlite:///{tmp_path / 'x.db'}", "http://127.0.0.1:9/f")
+    matcher = build_matcher(cfg)
+    items = [(f"g{i}", f"{RETURNEES} Item {i}.") for i in range(6)]
+    empty = b"<item><link>https://ex.example/e1</link></item>"  # never stored: read again every time
+    first_body = feed(items).replace(b"</channel>", empty + b"</channel>")
+    fetch = FetchResult(source_id=1, url="http://127.0.0.1:9/f", status=200, fetched_at=datetime.now(UTC),
+                        body=first_body, headers={"content-type": "application/rss+xml"})
+
+    def nothing_stored(source_id: int, identities: Sequence[str]) -> Mapping[str, StoredEntry]:
+        return {}
+
+    assert process_feed(fetch, cfg, matcher, nothing_stored).item_digests is None  # a first document: no scan
+    first = process_feed(replace(fetch, known_items=b""), cfg, matcher, nothing_stored)  # read before, not scanned
+    assert first.item_digests is not None and len(first.item_digests) == 6 * 16  # the empty item is left out
+    parsed_sizes: list[int] = []
+    real = feed_module.parse_feed
+
+    def spy(body: bytes, headers: Mapping[str, str], url: str):  # type: ignore[no-untyped-def]
+        parsed_sizes.append(len(body))
+        return real(body, headers, url)
+
+    monkeypatch.setattr(feed_module, "parse_feed", spy)
+    changed = [*items[1:], ("g6", RETURNEES + " New.")]
+    body = feed(changed).replace(b"</channel>", empty + b"</channel>")
+    second = process_feed(replace(fetch, body=body, known_items=first.item_digests), cfg, matcher, nothing_stored)
+    assert len(parsed_sizes) == 1 and parsed_sizes[0] < len(body) / 3  # the new item and the empty one only
+    assert [a.data.identity for a in second.articles] == [G + "g6"] and second.unchanged == 5
+    assert second.warning == "1 of 7 entries not stored: entry has neither a title nor any text (1)"
+    full = process_feed(replace(fetch, body=body, known_items=b""), cfg, matcher, nothing_stored)  # all parsed
+    assert [a for a in full.articles if a.data.identity == G + "g6"] == list(second.articles)
+    assert second.item_digests is not None and set(_chunks16(second.item_digests)) == set(_chunks16(full.item_digests))
+
+
+def _chunks16(data: bytes | None) -> list[bytes]:
+    assert data is not None
+    return [data[i:i + 16] for i in range(0, len(data), 16)]
+
+
+def test_polls_parse_only_the_items_a_document_did_not_have_last_time(
+        tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.parse.feed as feed_module
+
+    sizes: list[tuple[int, int]] = []
+    real = feed_module.parse_feed
+
+    def spy(body: bytes, headers: Mapping[str, str], url: str):  # type: ignore[no-untyped-def]
+        sizes.append((len(body), body.count(b"<item>")))
+        return real(body, headers, url)
+
+    monkeypatch.setattr(feed_module, "parse_feed", spy)
+    items = [(f"g{i}", f"{RETURNEES} Item {i}.") for i in range(8)]
+    with served(tmp_path, db_url, feed(items)) as (server, cfg, db):
+        stored = [poll_once(cfg, db, build_matcher(cfg), all_sources=True, workers=1).articles_stored]
+        for n in (8, 9):
+            items = [*items[1:], (f"g{n}", f"{RETURNEES} Item {n}.")]
+            server.add("/f", Reply(body=feed(items)))
+            stored.append(poll_once(cfg, db, build_matcher(cfg), all_sources=True, workers=1).articles_stored)
+        with db.session() as s:
+            identities = set(s.scalars(select(Article.identity)))
+    assert stored == [8, 1, 1] and {G + f"g{i}" for i in range(10)} == identities
+    assert [count for _, count in sizes] == [8, 1, 1]  # after the first document, only the new item is read

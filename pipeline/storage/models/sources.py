@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipeline.storage.models.base import Base, UTCDateTime
@@ -36,6 +36,9 @@ class Source(Base):
     last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     entries_stored: Mapped[int] = mapped_column(Integer, default=0)
+    # blake2b-128 digests of the raw items of the last document processed, concatenated (parse.items):
+    # a changed document is parsed for the items not among them.
+    item_digests: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Lease: which worker holds this feed for the current cycle, and until when.
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
