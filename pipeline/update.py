@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from pipeline.config import Config
+    from pipeline.normalize.settings import NormalizeSettings
     from pipeline.storage.db import Database
     from pipeline.themes import Matcher
 
@@ -87,7 +88,7 @@ def process_feed(fetch: FetchResult, cfg: Config, matcher: Matcher, stored: Stor
     # Imported on first use: feedparser, ftfy and selectolax cost a poll of unchanged feeds ~0.1 s to load.
     from pipeline.normalize.article import NO_CONTENT, add_signature, entry_digest, known_identity, normalize_entry
 
-    layout = _ItemLayout.of(fetch.body) if stored is not None and fetch.known_items is not None else None
+    layout = _ItemLayout.of(fetch, cfg.normalize) if stored is not None and fetch.known_items is not None else None
     try:
         parsed, items = _parse_new_items(fetch, layout)
     except ParseError as exc:
@@ -166,13 +167,22 @@ class _ItemLayout:
     digests: list[bytes]
 
     @classmethod
-    def of(cls, body: bytes) -> _ItemLayout | None:
+    def of(cls, fetch: FetchResult, settings: NormalizeSettings) -> _ItemLayout | None:
+        """The layout of ``fetch.body``; each digest is keyed by what else shapes the item's article (the
+        parser's and normalization's versions and settings, the document's URL), so that a change to any of
+        them reads every item again."""
+        from pipeline.normalize.article import normalization_key
+        from pipeline.parse.feed import PARSER_VERSION
         from pipeline.parse.items import item_spans
 
-        spans = item_spans(body)
+        assert fetch.body is not None
+        spans = item_spans(fetch.body)
         if spans is None:
             return None
-        return cls(spans, [hashlib.blake2b(body[a:b], digest_size=ITEM_DIGEST_BYTES).digest() for a, b in spans])
+        key = hashlib.blake2b(b"%s\0%s\0%s" % (PARSER_VERSION.encode(), normalization_key(settings),
+                                                 fetch.url.encode("utf-8", "surrogatepass")), digest_size=16).digest()
+        return cls(spans, [hashlib.blake2b(fetch.body[a:b], digest_size=ITEM_DIGEST_BYTES, key=key).digest()
+                           for a, b in spans])
 
 
 def _parse_new_items(fetch: FetchResult, layout: _ItemLayout | None) -> tuple[ParsedFeed, list[int] | None]:

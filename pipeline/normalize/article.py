@@ -24,6 +24,7 @@ __all__ = [
     "add_signature",
     "entry_digest",
     "known_identity",
+    "normalization_key",
     "normalize_entry",
     "normalize_import",
     "skip_reason",
@@ -46,6 +47,12 @@ _ABSOLUTE = ("http://", "https://")
 def _settings_key(settings: NormalizeSettings) -> bytes:
     """The settings that shape an article's title, text, URL and identity, as bytes for the digest."""
     return repr((settings.tracking_params, settings.max_title_chars, settings.max_text_chars)).encode()
+
+
+def normalization_key(settings: NormalizeSettings | None = None) -> bytes:
+    """NORMALIZATION_VERSION and the settings that shape articles: part of every digest that lets a poll
+    skip normalizing, so that a new version or setting normalizes stored entries again."""
+    return b"v%d\0%s" % (NORMALIZATION_VERSION, _settings_key(settings or _DEFAULT_SETTINGS))
 
 
 def entry_digest(entry: ParsedEntry, feed_url: str, settings: NormalizeSettings | None = None) -> str:

@@ -22,7 +22,11 @@ from pipeline.errors import ParseError
 from pipeline.parse.jsonfeed import looks_like_json_feed, parse_json_feed
 from pipeline.types import ParsedEntry, ParsedFeed
 
-__all__ = ["parse_feed", "struct_to_datetime"]
+__all__ = ["PARSER_VERSION", "parse_feed", "struct_to_datetime"]
+
+# What a stored digest of raw feed items depends on besides the bytes: a new feedparser may read them
+# differently. Raise the suffix when this adapter does.
+PARSER_VERSION = f"feedparser-{feedparser.__version__}/adapter-1"
 
 _WARNING_CHARS = 500
 _HTML_START = re.compile(rb"\s*(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])", re.I | re.S)

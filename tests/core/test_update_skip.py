@@ -287,3 +287,27 @@ def test_polls_parse_only_the_items_a_document_did_not_have_last_time(
             identities = set(s.scalars(select(Article.identity)))
     assert stored == [8, 1, 1] and {G + f"g{i}" for i in range(10)} == identities
     assert [count for _, count in sizes] == [8, 1, 1]  # after the first document, only the new item is read
+
+
+def test_item_digests_change_with_the_settings_the_versions_and_the_document_url(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.normalize.article as article
+    import pipeline.parse.feed as feed_module
+
+    cfg = config(tmp_path, f"sqlite:///{tmp_path / 'x.db'}", "http://127.0.0.1:9/f")
+    fetch = FetchResult(source_id=1, url="http://127.0.0.1:9/f", status=200, fetched_at=datetime.now(UTC),
+                        body=feed([("g1", RETURNEES), ("g2", RETURNEES)]), known_items=b"")
+
+    def digests(f: FetchResult, c: Config) -> bytes | None:
+        return process_feed(f, c, build_matcher(c), lambda source_id, identities: {}).item_digests
+
+    base = digests(fetch, cfg)
+    assert base is not None and len(base) == 32 and digests(fetch, cfg) == base
+    other_settings = cfg.model_copy(update={"normalize": cfg.normalize.model_copy(update={"max_title_chars": 50})})
+    assert digests(fetch, other_settings) != base
+    assert digests(replace(fetch, url="http://127.0.0.1:9/moved"), cfg) != base
+    monkeypatch.setattr(article, "NORMALIZATION_VERSION", article.NORMALIZATION_VERSION + 1)
+    assert digests(fetch, cfg) != base
+    monkeypatch.undo()
+    monkeypatch.setattr(feed_module, "PARSER_VERSION", "feedparser-0/adapter-0")
+    assert digests(fetch, cfg) != base
