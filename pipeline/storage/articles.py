@@ -146,10 +146,11 @@ class _Row:
     url: str | None
     content_hash: str
     published_at: datetime
+    entry_digest: str | None = None
 
 
 _BY_IDENTITY = (select(_ARTICLES.c.id, _ARTICLES.c.identity, _ARTICLES.c.url, _ARTICLES.c.content_hash,
-                       _ARTICLES.c.published_at)
+                       _ARTICLES.c.published_at, _ARTICLES.c.entry_digest)
                 .where(_ARTICLES.c.source_id == bindparam("source"),
                        _ARTICLES.c.identity.in_(bindparam("values", expanding=True))))
 _BY_URL = (select(_ARTICLES.c.id, _ARTICLES.c.identity, _ARTICLES.c.url, _ARTICLES.c.content_hash,
@@ -177,7 +178,7 @@ def _by_identity(session: Session, keys: Iterable[tuple[int, str]]) -> dict[tupl
     wanted: dict[int, dict[str, None]] = {}
     for source_id, identity in keys:
         wanted.setdefault(source_id, {})[identity] = None
-    return {(source_id, r.identity): _Row(r.id, r.identity, r.url, r.content_hash, r.published_at)
+    return {(source_id, r.identity): _Row(r.id, r.identity, r.url, r.content_hash, r.published_at, r.entry_digest)
             for source_id, identities in wanted.items()
             for r in _select_in(session, _BY_IDENTITY, list(identities), source=source_id)}
 
@@ -189,9 +190,6 @@ class StoredEntry(NamedTuple):
     entry_digest: str | None
 
 
-_STORED_ENTRIES = (select(_ARTICLES.c.identity, _ARTICLES.c.content_hash, _ARTICLES.c.entry_digest)
-                   .where(_ARTICLES.c.source_id == bindparam("source"),
-                          _ARTICLES.c.identity.in_(bindparam("values", expanding=True))))
 _FILL_DIGEST = (update(_ARTICLES)
                 .where(_ARTICLES.c.source_id == bindparam("source"), _ARTICLES.c.identity == bindparam("ident"),
                        _ARTICLES.c.entry_digest.is_(None))
@@ -200,8 +198,8 @@ _FILL_DIGEST = (update(_ARTICLES)
 
 def stored_entries(session: Session, source_id: int, identities: Sequence[str]) -> dict[str, StoredEntry]:
     """identity -> (content hash, entry digest) of the stored articles of ``source_id`` among ``identities``."""
-    return {r.identity: StoredEntry(r.content_hash, r.entry_digest)
-            for r in _select_in(session, _STORED_ENTRIES, list(dict.fromkeys(identities)), source=source_id)}
+    rows = _by_identity(session, ((source_id, identity) for identity in identities))
+    return {row.identity: StoredEntry(row.content_hash, row.entry_digest) for row in rows.values()}
 
 
 def fill_entry_digests(session: Session, source_id: int, digests: Sequence[tuple[str, str]]) -> None:
