@@ -64,11 +64,10 @@ def entry_digest(entry: ParsedEntry, feed_url: str, settings: NormalizeSettings 
     (the one thing resolved against it), so a feed that moves keeps its entries' digests. Each part is
     length-prefixed (None apart from ""), so different entries cannot run together into the same bytes.
     """
-    cfg = settings or _DEFAULT_SETTINGS
     h = hashlib.blake2b(digest_size=16)
-    h.update(b"v%d\0" % NORMALIZATION_VERSION)
     base = None if entry.link and entry.link.lstrip()[:8].lower().startswith(_ABSOLUTE) else feed_url
-    for part in (_settings_key(cfg), base, entry.guid, entry.link, entry.title, entry.summary, entry.content):
+    for part in (normalization_key(settings), base, entry.guid, entry.link, entry.title, entry.summary,
+                 entry.content):
         if part is None:
             h.update(b"\xff" * 8)
             continue
