@@ -169,12 +169,12 @@ class _Cycle:
                         fetcher = self._fetch(more, results)
                     else:
                         fetching = False
+                elif item is not None and item.body is None:
+                    light.append(FeedUpdate(fetch=item))
                 elif item is not None:
-                    if item.body is not None:  # what the last document's items were: only new ones are parsed
-                        item = replace(item, known_items=_known_items(self.by_id[item.source_id]))
-                    if item.body is None:
-                        light.append(FeedUpdate(fetch=item))
-                    elif pool is None:
+                    # What the last document's items were: only new ones are parsed.
+                    item = replace(item, known_items=_known_items(self.by_id[item.source_id]))
+                    if pool is None:
                         heavy.append(process_feed(item, self.cfg, self.matcher.get(), self.stored))
                     else:
                         try:
