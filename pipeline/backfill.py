@@ -8,14 +8,13 @@ storing runs here, in batches, as a poll's does.
 from __future__ import annotations
 
 import json
-import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pipeline.errors import InputError
 from pipeline.normalize import normalize_import
@@ -34,7 +33,6 @@ POOL_MIN_LINES = 2000  # a smaller import runs in this process: starting workers
 
 # A line's outcome: (line number, source name, the article) or (line number, None, what is wrong).
 _Prepared = tuple[int, str | None, ArticleToStore | str]
-_W: dict[str, Any] = {}  # the config and themes forked workers inherit
 
 
 @dataclass(slots=True)
@@ -71,8 +69,11 @@ def _prepare(lineno: int, line: str, cfg: Config, matcher: Matcher, now: datetim
 
 
 def _prepare_chunk(chunk: list[tuple[int, str]], now: datetime) -> list[_Prepared]:
-    """A worker's task: a chunk of lines, with the config and themes it inherited."""
-    return [_prepare(lineno, line, _W["cfg"], _W["matcher"], now) for lineno, line in chunk]
+    """A worker's task: a chunk of lines, with the config and themes it inherited (see ``fork_pool``)."""
+    from pipeline.service.workers import worker_config
+
+    cfg, matcher = worker_config()
+    return [_prepare(lineno, line, cfg, matcher, now) for lineno, line in chunk]
 
 
 def _numbered(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
@@ -121,7 +122,7 @@ def import_lines(cfg: Config, db: Database, matcher: Matcher, lines: Iterable[st
     numbered = _numbered(lines)
     head = list(islice(numbered, POOL_MIN_LINES))
     if workers > 1 and len(head) == POOL_MIN_LINES:
-        _in_workers(head, numbered, cfg, matcher, now, workers, take)
+        _in_workers(head, numbered, cfg, db, matcher, now, workers, take)
     else:
         for lineno, line in head:
             take(_prepare(lineno, line, cfg, matcher, now))
@@ -131,16 +132,16 @@ def import_lines(cfg: Config, db: Database, matcher: Matcher, lines: Iterable[st
     return summary
 
 
-def _in_workers(head: list[tuple[int, str]], rest: Iterator[tuple[int, str]], cfg: Config, matcher: Matcher,
-                now: datetime, workers: int, take: Callable[[_Prepared], None]) -> None:
-    """Prepare every line in forked workers, a chunk a task, handing outcomes to ``take`` in input order.
-
-    At most two tasks a worker are in flight, so a file of any size is read as it is consumed.
+def _in_workers(head: list[tuple[int, str]], rest: Iterator[tuple[int, str]], cfg: Config, db: Database,
+                matcher: Matcher, now: datetime, workers: int, take: Callable[[_Prepared], None]) -> None:
+    """Prepare every line in forked workers (the poll's), a chunk a task, handing outcomes to ``take`` in
+    input order. At most two tasks a worker are in flight, so a file of any size is read as it is consumed.
     """
-    _W["cfg"], _W["matcher"] = cfg, matcher
+    from pipeline.service.workers import LazyMatcher, fork_pool
+
     pending: deque[Future[list[_Prepared]]] = deque()
     chunks = _chunks(head, rest)
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    with fork_pool(cfg, LazyMatcher(matcher), workers, db.url) as pool:
         for chunk in chunks:
             pending.append(pool.submit(_prepare_chunk, chunk, now))
             while len(pending) >= 2 * workers:

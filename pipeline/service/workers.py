@@ -81,6 +81,11 @@ def process_in_worker(fetch: FetchResult) -> FeedUpdate:
     return process_feed(fetch, _W["cfg"], _W["matcher"].get(), _W["stored"])
 
 
+def worker_config() -> tuple[Config, Matcher]:
+    """The config and compiled themes of this worker process (for tasks other than a feed's)."""
+    return _W["cfg"], _W["matcher"].get()
+
+
 def _noop() -> int:
     return os.getpid()
 
@@ -94,7 +99,8 @@ def _init_worker(cfg: Config, db_url: str) -> None:
 def fork_pool(cfg: Config, matcher: LazyMatcher, workers: int, db_url: str) -> ProcessPoolExecutor:
     """Workers forked now from this (single-threaded) process; they inherit ``cfg`` and ``matcher``.
 
-    A matcher not compiled yet is compiled by each worker when its first body arrives.
+    A matcher not compiled yet is compiled by each worker when its first body arrives. The poll and the
+    backfill (``pipeline import``) both run their CPU work here.
     """
     _W["cfg"], _W["matcher"], _W["stored"] = cfg, matcher, _WorkerReads(db_url)
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
