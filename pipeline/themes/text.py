@@ -40,13 +40,21 @@ _ABBREVIATIONS = frozenset({
 })
 
 
-def _sentence_ends() -> re.Pattern[str]:
+# A sentence mark counts only before whitespace (closing quotes and brackets may come between).
+SENTENCE_CLOSING = r"(?=[\"')\]]*\s)"
+
+
+def abbreviation_guards() -> str:
+    """Look-behinds refusing a period that ends one of the abbreviations: one per abbreviation length,
+    since a look-behind needs a fixed width. They only run at a period."""
     by_length: dict[int, list[str]] = {}
     for a in _ABBREVIATIONS:
         by_length.setdefault(len(a), []).append(a)
-    # Look-behinds need a fixed width: one per abbreviation length. They only run at a period.
-    guards = "".join(rf"(?<!\b(?i:{'|'.join(sorted(ws))})\.)" for _, ws in sorted(by_length.items()))
-    closing = r"(?=[\"')\]]*\s)"
+    return "".join(rf"(?<!\b(?i:{'|'.join(sorted(ws))})\.)" for _, ws in sorted(by_length.items()))
+
+
+def _sentence_ends() -> re.Pattern[str]:
+    guards, closing = abbreviation_guards(), SENTENCE_CLOSING
     # One character class first, then the conditions as look-behinds: the engine then skips in C to
     # the few candidate characters instead of trying every alternative at every position.
     return re.compile(rf"[.!?\n](?:(?<=\.)(?<!\b\w\.){guards}{closing}|(?<=[!?]){closing}|(?<=\n))")

@@ -7,16 +7,13 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.themes.text import _ABBREVIATIONS, WORD, words_and_sentences
+from pipeline.themes.text import SENTENCE_CLOSING, WORD, abbreviation_guards, words_and_sentences
 
 
 def _reference_pattern() -> re.Pattern[str]:
-    """Words (group 1) and sentence ends in one alternation, read left to right by findall."""
-    by_length: dict[int, list[str]] = {}
-    for a in _ABBREVIATIONS:
-        by_length.setdefault(len(a), []).append(a)
-    guards = "".join(rf"(?<!\b(?i:{'|'.join(sorted(ws))})\.)" for _, ws in sorted(by_length.items()))
-    closing = r"(?=[\"')\]]*\s)"
+    """Words (group 1) and sentence ends in one alternation, read left to right by findall (the same
+    abbreviation guards and closing context as the module's split pattern, arranged the obvious way)."""
+    guards, closing = abbreviation_guards(), SENTENCE_CLOSING
     return re.compile(rf"(\w+)|\.(?<!\b\w\.){guards}{closing}|[!?]{closing}|\n")
 
 
